@@ -1,0 +1,3 @@
+"""rathaus: a digital city hall for German municipalities."""
+
+__version__ = "0.1.0"

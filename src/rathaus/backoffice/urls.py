@@ -1,0 +1,7 @@
+from django.urls import path
+
+from rathaus.backoffice import views
+
+app_name = "backoffice"
+
+urlpatterns = [path("verwaltung/", views.dashboard, name="dashboard")]

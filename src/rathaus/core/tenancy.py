@@ -1,0 +1,63 @@
+"""Which municipality a request belongs to.
+
+Resolution order: a mapped domain (``MunicipalityDomain``), then a subdomain of
+``RATHAUS_BASE_DOMAIN`` (``musterstadt.rathaus.example``), then, for hosts that name no
+municipality (development, loopback), the ``RATHAUS_DEFAULT_TENANT`` setting.
+Lookups are cached briefly; a change of domains takes effect within a minute.
+"""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from rathaus.core.models import Municipality, MunicipalityDomain
+
+_CACHE_SECONDS = 60
+_MISSING = 0
+
+
+def _cache_key(host: str) -> str:
+    return f"tenant:host:{host}"
+
+
+def municipality_for_host(host: str) -> Municipality | None:
+    """The active municipality served at ``host`` (without port), or None."""
+    host = host.lower().rstrip(".")
+    key = _cache_key(host)
+    cached = cache.get(key)
+    if cached == _MISSING:
+        return None
+    if cached is not None:
+        return Municipality.objects.filter(pk=cached, is_active=True).first()
+    municipality = _resolve(host)
+    cache.set(key, municipality.pk if municipality else _MISSING, _CACHE_SECONDS)
+    return municipality
+
+
+def _resolve(host: str) -> Municipality | None:
+    mapped = MunicipalityDomain.objects.select_related("municipality").filter(hostname=host).first()
+    if mapped is not None:
+        return mapped.municipality if mapped.municipality.is_active else None
+    base = settings.RATHAUS_BASE_DOMAIN.lower()
+    if base and host.endswith("." + base):
+        label = host[: -len(base) - 1]
+        if "." not in label:
+            return Municipality.objects.filter(slug=label, is_active=True).first()
+        return None
+    default = settings.RATHAUS_DEFAULT_TENANT
+    if default and host in {base, "localhost", "127.0.0.1", "::1", "[::1]", "testserver"}:
+        return Municipality.objects.filter(slug=default, is_active=True).first()
+    return None
+
+
+def forget_host(host: str) -> None:
+    """Drop the cached resolution of ``host`` (after its mapping changed)."""
+    cache.delete(_cache_key(host.lower().rstrip(".")))
+
+
+def request_municipality(request: HttpRequest) -> Municipality:
+    """The municipality of a request that passed ``TenantMiddleware``."""
+    municipality: Municipality | None = getattr(request, "municipality", None)
+    if municipality is None:
+        raise LookupError("This request has no municipality; is the view tenant-exempt?")
+    return municipality

@@ -1,0 +1,79 @@
+"""Operational endpoints and the error views Django calls."""
+
+import hmac
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from rathaus.core import health, metrics
+from rathaus.core.http import error_response
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. Also the benchmark's floor view."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: database, cache and task queue are reachable."""
+    checks = health.run_checks()
+    ready = all(state == "ok" for state in checks.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+
+
+def _metrics_allowed(request: HttpRequest) -> bool:
+    token: str = settings.RATHAUS_METRICS_TOKEN
+    if token:
+        supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(supplied.encode(), token.encode())
+    return request.META.get("REMOTE_ADDR") in settings.RATHAUS_METRICS_ALLOWED_IPS
+
+
+@csrf_exempt
+@never_cache
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics: a bearer token when configured, else loopback only."""
+    if not _metrics_allowed(request):
+        return error_response(request, status=403, code="permission_denied", message=_("Metrics are not public."))
+    body, content_type = metrics.exposition()
+    return HttpResponse(body, content_type=content_type)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(request, status=400, code="bad_request", message=_("The request could not be processed."))
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(request, status=403, code="permission_denied", message=_("You are not allowed to see this page."))
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(request, status=404, code="not_found", message=_("There is nothing at this address."))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return error_response(
+        request,
+        status=500,
+        code="server_error",
+        message=_("We have been told about the problem. Please try again later."),
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpResponse:
+    return error_response(
+        request,
+        status=403,
+        code="csrf_failed",
+        message=_("The form has expired or was sent from elsewhere. Please reload the page and try again."),
+    )

@@ -1,0 +1,30 @@
+"""Top-level routes. Every app brings its own ``urls.py`` (pages) and ``apis.py`` (API)."""
+
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from rathaus.core import views as core_views
+from rathaus.legal.apis import api_urlpatterns as legal_api
+
+api_v1 = [
+    path("", include("rathaus.api.urls")),
+    path("", include(legal_api)),
+]
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("metrics", core_views.metrics_view, name="metrics"),
+    path("sprache/", set_language, name="set_language"),
+    path("api/v1/", include(api_v1)),
+    path("", include("rathaus.accounts.urls")),
+    path("", include("rathaus.legal.urls")),
+    path("", include("rathaus.backoffice.urls")),
+    path("", include("rathaus.kiosk.urls")),
+    path("", include("rathaus.portal.urls")),
+]
+
+handler400 = "rathaus.core.views.bad_request"
+handler403 = "rathaus.core.views.permission_denied"
+handler404 = "rathaus.core.views.page_not_found"
+handler500 = "rathaus.core.views.server_error"
