@@ -3,7 +3,8 @@
 Resolution order: a mapped domain (``MunicipalityDomain``), then a subdomain of
 ``RATHAUS_BASE_DOMAIN`` (``musterstadt.rathaus.example``), then, for hosts that name no
 municipality (development, loopback), the ``RATHAUS_DEFAULT_TENANT`` setting.
-Lookups are cached briefly; a change of domains takes effect within a minute.
+Resolutions are cached briefly (the municipality row itself, so a warm request costs
+no query); a change of domains or of the row takes effect within a minute.
 """
 
 from django.conf import settings
@@ -27,10 +28,10 @@ def municipality_for_host(host: str) -> Municipality | None:
     cached = cache.get(key)
     if cached == _MISSING:
         return None
-    if cached is not None:
-        return Municipality.objects.filter(pk=cached, is_active=True).first()
+    if isinstance(cached, Municipality):
+        return cached
     municipality = _resolve(host)
-    cache.set(key, municipality.pk if municipality else _MISSING, _CACHE_SECONDS)
+    cache.set(key, municipality if municipality else _MISSING, _CACHE_SECONDS)
     return municipality
 
 
@@ -45,7 +46,7 @@ def _resolve(host: str) -> Municipality | None:
             return Municipality.objects.filter(slug=label, is_active=True).first()
         return None
     default = settings.RATHAUS_DEFAULT_TENANT
-    if default and host in {base, "localhost", "127.0.0.1", "::1", "[::1]", "testserver"}:
+    if default and (host == base or host in settings.RATHAUS_DEFAULT_TENANT_HOSTS):
         return Municipality.objects.filter(slug=default, is_active=True).first()
     return None
 

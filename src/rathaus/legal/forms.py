@@ -21,6 +21,10 @@ class FeedbackForm(forms.Form):
 
 
 class LegalPageForm(forms.ModelForm):
+    arbitration_url = forms.URLField(
+        label=_("arbitration body web address"), assume_scheme="https", required=False, max_length=200
+    )
+
     class Meta:
         model = LegalPage
         fields = [

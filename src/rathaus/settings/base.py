@@ -199,6 +199,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Tenancy: the municipality comes from the host name; in development a setting picks it.
 RATHAUS_BASE_DOMAIN = env_str("RATHAUS_BASE_DOMAIN", "localhost")
 RATHAUS_DEFAULT_TENANT = env_str("RATHAUS_DEFAULT_TENANT", "musterstadt")
+# Hosts that name no municipality and get the default one (loopback, development).
+RATHAUS_DEFAULT_TENANT_HOSTS = env_list("RATHAUS_DEFAULT_TENANT_HOSTS", ["localhost", "127.0.0.1", "::1", "[::1]"])
 
 # Operations.
 RATHAUS_METRICS_TOKEN = env_str("RATHAUS_METRICS_TOKEN")

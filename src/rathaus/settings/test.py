@@ -12,7 +12,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use
 os.environ.setdefault("RATHAUS_VAR_DIR", str(Path(tempfile.gettempdir()) / "rathaus-test-var"))
 
 from rathaus.settings.base import *  # noqa: E402, F403
-from rathaus.settings.base import DATABASES  # noqa: E402
+from rathaus.settings.base import DATABASES, STATIC_ROOT  # noqa: E402
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # An in-memory database per test run; WAL pragmas don't apply to it.
@@ -26,7 +26,15 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The live server of the browser tests serves static files through the finders.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 RATHAUS_DEFAULT_TENANT = "musterstadt"
+# Django's test client calls itself "testserver".
+RATHAUS_DEFAULT_TENANT_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+# The RQ backend is exercised against a real Redis, in a database of its own.
+RQ_QUEUES = {"default": {"URL": os.environ.get("RATHAUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")}}

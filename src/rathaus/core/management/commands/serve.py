@@ -4,6 +4,7 @@ import sys
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from rathaus.core.supervisor import Child, Supervisor, rathaus_argv
@@ -21,8 +22,15 @@ class Command(BaseCommand):
             "--worker", choices=["auto", "yes", "no"], default=os.environ.get("RATHAUS_SERVE_WORKER", "auto"),
             help="Run the task worker in this process group (auto: when tasks use the database).",
         )
+        parser.add_argument(
+            "--no-collectstatic", action="store_true",
+            help="Skip collecting static files (when a build step did it already).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["no_collectstatic"]:
+            # Pages cannot render without the static manifest; collecting is idempotent.
+            call_command("collectstatic", interactive=False, verbosity=0)
         # Prometheus samples are shared between gunicorn's worker processes through files.
         metrics_dir = settings.VAR_DIR / "prometheus"
         shutil.rmtree(metrics_dir, ignore_errors=True)

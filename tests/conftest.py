@@ -1,0 +1,93 @@
+"""Fixtures shared by the whole suite."""
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core.cache import cache
+from django.test import Client
+
+from rathaus.core.models import Municipality
+from rathaus.legal.services import legal_pages_ensure
+from tests.factories import MunicipalityFactory
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require_service(name: str, reason: str) -> None:
+    """Fail in CI, skip with the reason elsewhere: CI must never silently skip."""
+    if IN_CI:
+        pytest.fail(f"CI requires {name}: {reason}")
+    pytest.skip(f"{name} not available: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def municipality(db: None) -> Municipality:
+    """The default tenant, served at testserver/localhost."""
+    municipality = MunicipalityFactory(slug="musterstadt", name="Musterstadt", ags="08999001")
+    legal_pages_ensure(municipality=municipality)
+    return municipality
+
+
+@pytest.fixture
+def other_municipality(db: None) -> Municipality:
+    """A second tenant, served at beispielheim.localhost."""
+    municipality = MunicipalityFactory(slug="beispielheim", name="Beispielheim", ags="08999002")
+    legal_pages_ensure(municipality=municipality)
+    return municipality
+
+
+@pytest.fixture
+def other_client() -> Client:
+    """A browser at the second tenant's address."""
+    return Client(HTTP_HOST="beispielheim.localhost")
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server on loopback that keeps what arrives."""
+
+    host: str
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    arrived: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
+        self.arrived.set()
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server(settings: object) -> Iterator[SmtpSink]:
+    """aiosmtpd on loopback; Django sends real SMTP to it."""
+    sink = SmtpSink(host="127.0.0.1", port=_free_port())
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # type: ignore[attr-defined]
+    settings.EMAIL_HOST = sink.host  # type: ignore[attr-defined]
+    settings.EMAIL_PORT = sink.port  # type: ignore[attr-defined]
+    settings.EMAIL_USE_TLS = False  # type: ignore[attr-defined]
+    try:
+        yield sink
+    finally:
+        controller.stop()
