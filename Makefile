@@ -43,7 +43,7 @@ frontend:
 
 messages: $(VENV)/.installed
 	@if command -v msgfmt >/dev/null; then cd src/rathaus && ../../$(RATHAUS) compilemessages --verbosity 0; \
-	else echo "msgfmt (gettext) not found: the English translation is unavailable" >&2; fi
+	else echo "msgfmt (gettext) not found: the German translation is unavailable (pages show English)" >&2; fi
 
 chromium:
 	@bash scripts/ensure-chromium.sh

@@ -72,6 +72,7 @@ ENV_CLEARED = (
     "RATHAUS_ACCESS_LOG",
     "RATHAUS_BASE_DOMAIN",
     "RATHAUS_DEFAULT_TENANT",
+    "RATHAUS_DEFAULT_TENANT_HOSTS",
     "RATHAUS_TASK_BACKEND",
     "REDIS_URL",
     "STATIC_ROOT",
@@ -137,10 +138,8 @@ class Client:
             self.conn.close()
             self.conn = None
 
-    def _roundtrip(self, path: str) -> tuple[int, bool]:
-        """Send one GET and read the whole response; return its status and whether the
-        connection was reused."""
-        reused = self.conn is not None
+    def _roundtrip(self, path: str) -> int:
+        """Send one GET, read the whole response and return its status."""
         if self.conn is None:
             self.conn = http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT)
         try:
@@ -152,19 +151,19 @@ class Client:
             raise
         if response.will_close:
             self.close()
-        return response.status, reused
+        return response.status
 
     def get(self, path: str) -> tuple[int, float]:
         """GET ``path``; return the status and the latency in seconds (retry included)."""
         started = time.perf_counter()
         reused = self.conn is not None
         try:
-            status, _ = self._roundtrip(path)
+            status = self._roundtrip(path)
         except self.STALE:
             if not reused:
                 raise
             self.reconnects += 1
-            status, _ = self._roundtrip(path)
+            status = self._roundtrip(path)
         return status, time.perf_counter() - started
 
 
@@ -219,10 +218,9 @@ def run_phase(
         thread.join()
     if crashes:
         raise BenchError(f"a client thread failed: {crashes[0]!r}") from crashes[0]
-    latency_all = [value for values in latencies for value in values]
     return PhaseOutcome(
         duration_s=max(ends) - clock["start"],
-        latencies_s=latency_all,
+        latencies_s=[value for values in latencies for value in values],
         statuses=sum(statuses, Counter()),
         exceptions=sum(exceptions, Counter()),
         reconnects=sum(client.reconnects for client in clients) - reconnects_before,
@@ -424,6 +422,15 @@ class Server:
         """The end of the server log, for error messages."""
         return tail(self.log_text()) or "    (the server logged nothing)"
 
+    def problem_lines(self, limit: int = 40) -> list[str]:
+        """The last ``limit`` lines of the server log that are not INFO (errors, tracebacks)."""
+        lines = [
+            line
+            for line in self.log_text().splitlines()
+            if line.strip() and '"level": "INFO"' not in line and "[INFO]" not in line
+        ]
+        return lines[-limit:]
+
     def worker_boots(self) -> int:
         """How many gunicorn workers have booted so far (initial ones and replacements)."""
         return self.log_text().count("Booting worker")
@@ -585,8 +592,19 @@ def package_version(name: str) -> str | None:
         return None
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages, or None where the platform has none."""
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def report(
-    results: Sequence[CellResult], args: argparse.Namespace, started: datetime
+    results: Sequence[CellResult],
+    args: argparse.Namespace,
+    started: datetime,
+    load: dict[str, list[float] | None],
 ) -> dict[str, Any]:
     """The JSON document: how, where and on what the benchmark ran, and its results."""
     try:
@@ -603,6 +621,8 @@ def report(
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable_cpus,
+        # Other work on the machine competes with client and server: compare with cpu_count.
+        "load_average": load,
         "git": git_commit(),
         "packages": {name: package_version(name) for name in ("rathaus", "Django", "gunicorn")},
         "server": {
@@ -666,6 +686,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def on_sigterm(signum: int, frame: FrameType | None) -> None:
     """Turn SIGTERM into SystemExit so that the server is stopped on the way out."""
+    print("bench/portal.py: terminated; stopping the server", file=sys.stderr)
     raise SystemExit(128 + signum)
 
 
@@ -674,6 +695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, on_sigterm)
     started = datetime.now(UTC)
+    load: dict[str, list[float] | None] = {"before": load_average()}
     with tempfile.TemporaryDirectory(prefix="rathaus-bench-") as tmp:
         var_dir = Path(tmp)
         env = bench_env(var_dir)
@@ -686,15 +708,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             preflight(server.port)
             print("Measuring", flush=True)
             results = measure(server, args)
+            if any(result.errors for result in results):
+                problems = server.problem_lines()
+                print("\nServer log, last lines that are not INFO:", file=sys.stderr)
+                print(
+                    "\n".join("    " + line[:2000] for line in problems) or "    (none)",
+                    file=sys.stderr,
+                )
         except BenchError as exc:
             print(f"bench/portal.py: {exc}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            print("bench/portal.py: interrupted; stopping the server", file=sys.stderr)
+            return 130
         finally:
             server.stop()
+    load["after"] = load_average()
     print()
     print(table(results))
+    print(
+        f"\nLoad average (1, 5, 15 min) before: {load['before']}, after: {load['after']}, "
+        f"CPUs: {os.cpu_count()} ('after' includes this benchmark's own load)."
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report(results, args, started), indent=2) + "\n")
+    args.output.write_text(json.dumps(report(results, args, started, load), indent=2) + "\n")
     print(f"\nJSON written to {args.output}")
     failed = sum(result.errors for result in results)
     if failed:

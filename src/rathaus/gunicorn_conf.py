@@ -7,4 +7,4 @@ def child_exit(server: Any, worker: Any) -> None:
     """Drop a dead worker's live Prometheus gauges from the shared sample files."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+    multiprocess.mark_process_dead(worker.pid)

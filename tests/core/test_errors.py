@@ -24,7 +24,8 @@ def assert_error_shape(body: dict[str, object], code: str) -> None:
     assert isinstance(error, dict)
     assert set(error) == {"code", "message", "fields"}
     assert error["code"] == code
-    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["message"], str)
+    assert error["message"]
 
 
 def test_unknown_api_route_is_json_404(client: Client, municipality: Municipality) -> None:
@@ -39,7 +40,9 @@ def test_unknown_page_is_an_html_404_in_german(client: Client, municipality: Mun
     assert "Seite nicht gefunden" in response.content.decode()
 
 
-def test_wrong_method_on_a_page_gets_the_error_shape(client: Client, municipality: Municipality) -> None:
+def test_wrong_method_on_a_page_gets_the_error_shape(
+    client: Client, municipality: Municipality
+) -> None:
     response = client.delete("/impressum/", HTTP_ACCEPT="application/json")
     assert response.status_code == 405
     assert response["Allow"] == "GET, HEAD"
@@ -53,37 +56,51 @@ def test_wrong_method_on_the_api(client: Client, municipality: Municipality) -> 
 
 
 def test_malformed_json_is_a_400(client: Client, municipality: Municipality) -> None:
-    response = client.post("/api/v1/accessibility-feedback/", data="{not json", content_type="application/json")
+    response = client.post(
+        "/api/v1/accessibility-feedback/", data="{not json", content_type="application/json"
+    )
     assert response.status_code == 400
     assert_error_shape(response.json(), "parse_error")
 
 
 def test_wrong_content_type_is_a_415(client: Client, municipality: Municipality) -> None:
-    response = client.post("/api/v1/accessibility-feedback/", data="message=x", content_type="text/plain")
+    response = client.post(
+        "/api/v1/accessibility-feedback/", data="message=x", content_type="text/plain"
+    )
     assert response.status_code == 415
     assert_error_shape(response.json(), "unsupported_media_type")
 
 
-def test_oversized_body_is_refused_before_reading(client: Client, municipality: Municipality, settings: object) -> None:
+def test_oversized_body_is_refused_before_reading(
+    client: Client, municipality: Municipality, settings: object
+) -> None:
     settings.RATHAUS_MAX_REQUEST_BODY = 1024  # type: ignore[attr-defined]
     response = client.post(
-        "/api/v1/accessibility-feedback/", data='{"message": "' + "x" * 2000 + '"}', content_type="application/json"
+        "/api/v1/accessibility-feedback/",
+        data='{"message": "' + "x" * 2000 + '"}',
+        content_type="application/json",
     )
     assert response.status_code == 413
     assert_error_shape(response.json(), "too_large")
 
 
-def test_form_body_over_the_form_limit_is_a_413(client: Client, municipality: Municipality, settings: object) -> None:
+def test_form_body_over_the_form_limit_is_a_413(
+    client: Client, municipality: Municipality, settings: object
+) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 512  # type: ignore[attr-defined]
     response = client.post(
-        "/api/v1/accessibility-feedback/", data='{"message": "' + "x" * 2000 + '"}', content_type="application/json"
+        "/api/v1/accessibility-feedback/",
+        data='{"message": "' + "x" * 2000 + '"}',
+        content_type="application/json",
     )
     assert response.status_code == 413
     assert_error_shape(response.json(), "too_large")
 
 
 def test_invalid_content_length_is_a_400(client: Client, municipality: Municipality) -> None:
-    response = client.generic("POST", "/api/v1/accessibility-feedback/", b"{}", CONTENT_LENGTH="abc")
+    response = client.generic(
+        "POST", "/api/v1/accessibility-feedback/", b"{}", CONTENT_LENGTH="abc"
+    )
     assert response.status_code == 400
     assert_error_shape(response.json(), "bad_content_length")
 
@@ -92,7 +109,9 @@ def test_missing_csrf_token_is_a_clear_403(municipality: Municipality) -> None:
     client = Client(enforce_csrf_checks=True)
     response = client.post("/barrierefreiheit/", {"message": "Kontrast"}, HTTP_ACCEPT="text/html")
     assert response.status_code == 403
-    assert "neu" in response.content.decode().lower() or "reload" in response.content.decode().lower()
+    assert (
+        "neu" in response.content.decode().lower() or "reload" in response.content.decode().lower()
+    )
 
 
 def test_missing_csrf_on_a_session_api_call_is_json(municipality: Municipality) -> None:
@@ -100,7 +119,9 @@ def test_missing_csrf_on_a_session_api_call_is_json(municipality: Municipality) 
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(UserFactory(municipality=municipality))
-    response = client.post("/api/v1/accessibility-feedback/", {"message": "x"}, content_type="application/json")
+    response = client.post(
+        "/api/v1/accessibility-feedback/", {"message": "x"}, content_type="application/json"
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] in {"permission_denied", "csrf_failed"}
 

@@ -21,7 +21,8 @@ def test_readyz_reports_every_dependency(client: Client) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {
-        "status": "ok", "checks": {"database": "ok", "cache": "ok", "task_queue": "ok"}
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "task_queue": "ok"},
     }
 
 
@@ -51,7 +52,9 @@ def test_metrics_with_a_token_require_it_everywhere(client: Client, settings: ob
     settings.RATHAUS_METRICS_TOKEN = "s3cret-metrics-token"  # type: ignore[attr-defined]
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
-    ok = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-metrics-token", REMOTE_ADDR="203.0.113.9")
+    ok = client.get(
+        "/metrics", HTTP_AUTHORIZATION="Bearer s3cret-metrics-token", REMOTE_ADDR="203.0.113.9"
+    )
     assert ok.status_code == 200
 
 
@@ -82,5 +85,37 @@ def test_log_lines_are_json_with_the_request_id() -> None:
         request_id_var.reset(token)
     line = JsonFormatter("%(levelname)s %(name)s %(message)s %(request_id)s").format(record)
     assert json.loads(line) == {
-        "levelname": "INFO", "name": "rathaus.request", "message": "request", "request_id": "abc123def456"
+        "levelname": "INFO",
+        "name": "rathaus.request",
+        "message": "request",
+        "request_id": "abc123def456",
     }
+
+
+def test_proxied_metrics_request_needs_the_token(client: Client) -> None:
+    # A reverse proxy on the same machine connects from loopback.
+    response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "expected"),
+    [
+        ("203.0.113.5", "", "203.0.113.5"),
+        # An untrusted peer's header is ignored.
+        ("203.0.113.5", "10.9.9.9", "203.0.113.5"),
+        # Behind the trusted balancer: the right-most address it saw.
+        ("10.0.0.2", "198.51.100.7", "198.51.100.7"),
+        # A client cannot pick its address by prepending one.
+        ("10.0.0.2", "1.2.3.4, 198.51.100.7", "198.51.100.7"),
+        ("10.0.0.2", "198.51.100.7, 10.0.0.3", "198.51.100.7"),
+    ],
+)
+def test_client_address_looks_through_trusted_proxies(
+    rf: object, settings: object, remote: str, forwarded: str, expected: str
+) -> None:
+    from rathaus.core.http import client_address
+
+    settings.RATHAUS_TRUSTED_PROXIES = ["10.0.0.2", "10.0.0.3"]  # type: ignore[attr-defined]
+    request = rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)  # type: ignore[attr-defined]
+    assert client_address(request) == expected

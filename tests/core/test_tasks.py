@@ -18,7 +18,9 @@ REDIS_URL = os.environ.get("RATHAUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 @pytest.mark.django_db(transaction=True)
 def test_database_worker_runs_queued_work(municipality: Municipality, smtp_server: object) -> None:
     # Given feedback whose notification was queued after commit
-    feedback = feedback_submit(municipality=municipality, message="m", email="", page_url="", client_key="k")
+    feedback = feedback_submit(
+        municipality=municipality, message="m", email="", page_url="", client_key="k"
+    )
     queued = DBTaskResult.objects.get()
     assert queued.status == TaskResultStatus.READY
     assert queued.args_kwargs["kwargs"] == {"feedback_id": feedback.pk}

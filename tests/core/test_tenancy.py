@@ -20,8 +20,13 @@ def test_subdomain_selects_the_tenant(
 ) -> None:
     response = other_client.get("/api/v1/municipality/")
     assert response.json() == {
-        "slug": "beispielheim", "name": "Beispielheim", "ags": "08999002", "state": "BW",
-        "email": "info@beispielheim.example", "phone": "", "address": "",
+        "slug": "beispielheim",
+        "name": "Beispielheim",
+        "ags": "08999002",
+        "state": "BW",
+        "email": "info@beispielheim.example",
+        "phone": "",
+        "address": "",
     }
 
 
@@ -46,7 +51,9 @@ def test_unknown_host_gets_an_html_page_in_the_browser(municipality: Municipalit
     assert b"<h1>" in response.content
 
 
-def test_inactive_municipality_is_not_served(other_municipality: Municipality, other_client: Client) -> None:
+def test_inactive_municipality_is_not_served(
+    other_municipality: Municipality, other_client: Client
+) -> None:
     Municipality.objects.filter(pk=other_municipality.pk).update(is_active=False)
     assert other_client.get("/").status_code == 404
 

@@ -32,22 +32,39 @@ def test_legal_pages_in_both_languages(
 
 
 def test_each_tenant_sees_its_own_imprint(
-    client: Client, other_client: Client, municipality: Municipality, other_municipality: Municipality
+    client: Client,
+    other_client: Client,
+    municipality: Municipality,
+    other_municipality: Municipality,
 ) -> None:
-    LegalPage.objects.filter(municipality=other_municipality, kind="imprint").update(body_de="<p>Nur Beispielheim</p>")
-    assert "Nur Beispielheim" in other_client.get("/impressum/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
-    assert "Nur Beispielheim" not in client.get("/impressum/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    LegalPage.objects.filter(municipality=other_municipality, kind="imprint").update(
+        body_de="<p>Nur Beispielheim</p>"
+    )
+    assert (
+        "Nur Beispielheim"
+        in other_client.get("/impressum/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    )
+    assert (
+        "Nur Beispielheim"
+        not in client.get("/impressum/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    )
 
 
-def test_statement_names_the_arbitration_body_and_feedback(client: Client, municipality: Municipality) -> None:
+def test_statement_names_the_arbitration_body_and_feedback(
+    client: Client, municipality: Municipality
+) -> None:
     page = client.get("/barrierefreiheit/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert 'href="https://www.schlichtungsstelle-bgg.de/"' in page
     assert 'name="message"' in page
     assert "mailto:info@musterstadt.example" in page
 
 
+@pytest.mark.django_db(transaction=True)
 def test_feedback_is_stored_and_mailed_through_the_task_worker(
-    client: Client, municipality: Municipality, smtp_server: object, django_capture_on_commit_callbacks: object
+    client: Client,
+    municipality: Municipality,
+    smtp_server: object,
+    django_capture_on_commit_callbacks: object,
 ) -> None:
     # Given the database task backend (the embedded default)
     assert type(task_backends["default"]).__name__ == "DatabaseBackend"
@@ -55,13 +72,21 @@ def test_feedback_is_stored_and_mailed_through_the_task_worker(
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         response = client.post(
             "/barrierefreiheit/",
-            {"message": "Das PDF zur Hundesteuer ist nicht lesbar.", "email": "a@example.org", "page_url": "/hund"},
+            {
+                "message": "Das PDF zur Hundesteuer ist nicht lesbar.",
+                "email": "a@example.org",
+                "page_url": "/hund",
+            },
         )
     # Then it is stored and queued, not sent in the request
     assert response.status_code == 200
     assert "Vielen Dank" in response.content.decode() or "Thank you" in response.content.decode()
     feedback = AccessibilityFeedback.objects.get()
-    assert (feedback.municipality, feedback.email, feedback.page_url) == (municipality, "a@example.org", "/hund")
+    assert (feedback.municipality, feedback.email, feedback.page_url) == (
+        municipality,
+        "a@example.org",
+        "/hund",
+    )
     assert smtp_server.messages == []  # type: ignore[attr-defined]
     # And the worker delivers it by real SMTP to the statement's contact
     from django.core.management import call_command
@@ -93,7 +118,9 @@ def test_invalid_feedback_keeps_input_and_links_errors(
     assert AccessibilityFeedback.objects.count() == 0
 
 
-def test_feedback_form_answers_htmx_with_the_fragment_only(client: Client, municipality: Municipality) -> None:
+def test_feedback_form_answers_htmx_with_the_fragment_only(
+    client: Client, municipality: Municipality
+) -> None:
     response = client.post("/barrierefreiheit/", {"message": ""}, HTTP_HX_REQUEST="true")
     assert response.status_code == 400
     body = response.content.decode()
@@ -101,8 +128,12 @@ def test_feedback_form_answers_htmx_with_the_fragment_only(client: Client, munic
     assert "<html" not in body
 
 
-def test_honeypot_pretends_success_and_stores_nothing(client: Client, municipality: Municipality) -> None:
-    response = client.post("/barrierefreiheit/", {"message": "Buy pills", "website": "http://spam.example"})
+def test_honeypot_pretends_success_and_stores_nothing(
+    client: Client, municipality: Municipality
+) -> None:
+    response = client.post(
+        "/barrierefreiheit/", {"message": "Buy pills", "website": "http://spam.example"}
+    )
     assert response.status_code == 200
     assert AccessibilityFeedback.objects.count() == 0
 
@@ -125,22 +156,32 @@ class TestBackoffice:
         client.force_login(UserFactory(municipality=municipality))
         assert client.get("/verwaltung/rechtliches/").status_code == 403
 
-    def test_staff_without_permission_is_forbidden(self, client: Client, municipality: Municipality) -> None:
+    def test_staff_without_permission_is_forbidden(
+        self, client: Client, municipality: Municipality
+    ) -> None:
         page = LegalPage.objects.get(municipality=municipality, kind="imprint")
         client.force_login(StaffFactory(municipality=municipality))
         assert client.get("/verwaltung/rechtliches/").status_code == 403
-        assert client.post(f"/verwaltung/rechtliches/{page.pk}/", {"title_de": "X"}).status_code == 403
+        assert (
+            client.post(f"/verwaltung/rechtliches/{page.pk}/", {"title_de": "X"}).status_code == 403
+        )
         page.refresh_from_db()
         assert page.title_de == "Impressum"
 
-    def test_editor_saves_and_html_is_sanitised(self, client: Client, municipality: Municipality) -> None:
+    def test_editor_saves_and_html_is_sanitised(
+        self, client: Client, municipality: Municipality
+    ) -> None:
         page = LegalPage.objects.get(municipality=municipality, kind="imprint")
-        client.force_login(StaffFactory(municipality=municipality, permissions=["legal.change_legalpage"]))
+        client.force_login(
+            StaffFactory(municipality=municipality, permissions=["legal.change_legalpage"])
+        )
         response = client.post(
             f"/verwaltung/rechtliches/{page.pk}/",
             {
-                "title_de": "Impressum", "title_en": "Imprint",
-                "body_de": '<p onclick="steal()">Vertreten durch <b>die OB</b></p><script>alert(1)</script>',
+                "title_de": "Impressum",
+                "title_en": "Imprint",
+                "body_de": '<p onclick="steal()">Vertreten durch <b>die OB</b></p>'
+                "<script>alert(1)</script>",
                 "body_en": "<p>Represented by the mayor</p>",
             },
         )
@@ -152,7 +193,9 @@ class TestBackoffice:
         self, client: Client, municipality: Municipality, other_municipality: Municipality
     ) -> None:
         foreign = LegalPage.objects.get(municipality=other_municipality, kind="imprint")
-        client.force_login(StaffFactory(municipality=municipality, permissions=["legal.change_legalpage"]))
+        client.force_login(
+            StaffFactory(municipality=municipality, permissions=["legal.change_legalpage"])
+        )
         assert client.get(f"/verwaltung/rechtliches/{foreign.pk}/").status_code == 404
         response = client.post(
             f"/verwaltung/rechtliches/{foreign.pk}/",
@@ -164,11 +207,18 @@ class TestBackoffice:
 
     def test_statement_requires_its_parts(self, client: Client, municipality: Municipality) -> None:
         page = LegalPage.objects.get(municipality=municipality, kind="accessibility")
-        client.force_login(StaffFactory(municipality=municipality, permissions=["legal.change_legalpage"]))
+        client.force_login(
+            StaffFactory(municipality=municipality, permissions=["legal.change_legalpage"])
+        )
         response = client.post(
             f"/verwaltung/rechtliches/{page.pk}/",
-            {"title_de": "Erklärung", "body_de": "<p>x</p>", "conformance": "", "feedback_email": "",
-             "arbitration_url": ""},
+            {
+                "title_de": "Erklärung",
+                "body_de": "<p>x</p>",
+                "conformance": "",
+                "feedback_email": "",
+                "arbitration_url": "",
+            },
         )
         assert response.status_code == 400
         assert 'id="id_arbitration_url_error"' in response.content.decode()

@@ -24,9 +24,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         raw = header[len(self.keyword) + 1 :].strip()
         if not raw or len(raw) > 200:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        token = (
-            ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).first()
-        )
+        token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).first()
         if token is None or not token.is_usable or not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         municipality = getattr(request, "municipality", None)
@@ -50,14 +48,20 @@ class MunicipalityEmailBackend(ModelBackend):
     """
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
     ) -> User | None:
         if request is None or not username or password is None:
             return None
         municipality = getattr(request, "municipality", None)
         candidates = User.objects.filter(email__iexact=username.strip())
         user = (
-            candidates.filter(municipality=municipality).first() if municipality is not None else None
+            candidates.filter(municipality=municipality).first()
+            if municipality is not None
+            else None
         ) or candidates.filter(municipality__isnull=True).first()
         if user is None:
             # Same cost as a real check, so timing does not reveal who has an account.

@@ -7,7 +7,8 @@ class LoginForm(AuthenticationForm):
     """E-mail and password; the same message whether or not the account exists."""
 
     username = forms.EmailField(
-        label=_("E-mail address"), max_length=254,
+        label=_("E-mail address"),
+        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
     error_messages = {

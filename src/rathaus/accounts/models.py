@@ -2,7 +2,7 @@
 
 import hashlib
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -19,12 +19,14 @@ class User(AbstractUser):
     """
 
     municipality = models.ForeignKey(
-        Municipality, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        Municipality,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("municipality"),
     )
     email = models.EmailField(_("e-mail address"))
-
-    objects = UserManager()
 
     class Meta:
         verbose_name = _("user")
@@ -48,7 +50,9 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100)
-    prefix = models.CharField(_("prefix"), max_length=8, help_text=_("Identifies the token in lists."))
+    prefix = models.CharField(
+        _("prefix"), max_length=8, help_text=_("Identifies the token in lists.")
+    )
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)

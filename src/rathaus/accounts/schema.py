@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class ApiTokenScheme(OpenApiAuthenticationExtension):
     target_class = "rathaus.accounts.authentication.ApiTokenAuthentication"
     name = "apiToken"
 
@@ -13,5 +13,6 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "An API token of a user of this municipality: `Authorization: Bearer rh_…`",
+            "description": "An API token of a user of this municipality: "
+            "`Authorization: Bearer rh_…`",
         }

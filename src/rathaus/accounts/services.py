@@ -48,7 +48,9 @@ def user_create(
     return user
 
 
-def api_token_create(*, user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+def api_token_create(
+    *, user: User, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
     """Issue a token for ``user``; returns the row and the secret, which is not stored."""
     raw = "rh_" + secrets.token_urlsafe(32)
     with transaction.atomic():

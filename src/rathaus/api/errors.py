@@ -25,7 +25,9 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
             fields[prefix or "non_field_errors"] = [str(item) for item in detail]
         else:
             for index, item in enumerate(detail):
-                for sub_name, messages in _flatten(item, f"{prefix}.{index}" if prefix else str(index)).items():
+                for sub_name, messages in _flatten(
+                    item, f"{prefix}.{index}" if prefix else str(index)
+                ).items():
                     fields.setdefault(sub_name, []).extend(messages)
     else:
         fields[prefix or "non_field_errors"] = [str(detail)]
@@ -35,7 +37,9 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     headers: dict[str, str] = {}
     if isinstance(exc, ApplicationError):
-        return Response(error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status)
+        return Response(
+            error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -46,7 +50,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     elif isinstance(exc, SuspiciousOperation):
-        return Response(error_body(code="bad_request", message=_("The request could not be processed.")), status=400)
+        return Response(
+            error_body(code="bad_request", message=_("The request could not be processed.")),
+            status=400,
+        )
     if not isinstance(exc, exceptions.APIException):
         return None  # a real bug: Django's 500 handler answers in the same shape
     if getattr(exc, "auth_header", None):
@@ -59,9 +66,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = "invalid"
     else:
         fields = {}
-        message = str(exc.detail) if not isinstance(exc.detail, list | dict) else str(exc.default_detail)
+        message = (
+            str(exc.detail) if not isinstance(exc.detail, list | dict) else str(exc.default_detail)
+        )
         code = exc.default_code
         codes = exc.get_codes()
         if isinstance(codes, str):
             code = codes
-    return Response(error_body(code=code, message=message, fields=fields), status=exc.status_code, headers=headers)
+    return Response(
+        error_body(code=code, message=message, fields=fields),
+        status=exc.status_code,
+        headers=headers,
+    )

@@ -12,7 +12,10 @@ ERROR_SCHEMA = {
             "properties": {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
-                "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
             },
         }
     },
@@ -30,7 +33,9 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+def add_error_responses(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
     """Add the Error component and reference it from every operation's 4xx responses."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Error"] = ERROR_SCHEMA
@@ -44,5 +49,7 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
             if method in {"post", "put", "patch"}:
                 codes += ["413", "415"]
             for code in codes:
-                responses.setdefault(code, {"description": ERROR_DESCRIPTIONS[code], "content": ref})
+                responses.setdefault(
+                    code, {"description": ERROR_DESCRIPTIONS[code], "content": ref}
+                )
     return result

@@ -13,7 +13,9 @@ from rathaus.core.tenancy import request_municipality
 class MunicipalityOutput(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
-    ags = serializers.CharField(help_text="Official municipality key (Amtlicher Gemeindeschlüssel), 8 digits")
+    ags = serializers.CharField(
+        help_text="Official municipality key (Amtlicher Gemeindeschlüssel), 8 digits"
+    )
     state = serializers.CharField(help_text="Federal state, ISO 3166-2:DE subdivision code")
     email = serializers.EmailField(allow_blank=True)
     phone = serializers.CharField(allow_blank=True)
@@ -23,7 +25,9 @@ class MunicipalityOutput(serializers.Serializer):
 class MunicipalityView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(operation_id="municipality_current", responses=MunicipalityOutput, tags=["municipality"])
+    @extend_schema(
+        operation_id="municipality_current", responses=MunicipalityOutput, tags=["municipality"]
+    )
     def get(self, request: Request) -> Response:
         """The municipality served at this address."""
         return Response(MunicipalityOutput(request_municipality(request)).data)

@@ -50,6 +50,12 @@ class NotFound(ApplicationError):
     default_message = _("Not found.")
 
 
+class RateLimited(ApplicationError):
+    status = 429
+    default_code = "rate_limited"
+    default_message = _("You have sent several requests in a short time. Please try again later.")
+
+
 class Conflict(ApplicationError):
     status = 409
     default_code = "conflict"

@@ -40,7 +40,7 @@ def check_task_queue() -> None:
     elif backend_name == "RQBackend":
         import django_rq
 
-        for name in backend.queues:  # type: ignore[attr-defined]
+        for name in backend.queues:
             django_rq.get_connection(name).ping()
     elif backend_name not in {"ImmediateBackend", "DummyBackend"}:
         raise RuntimeError(f"no readiness check for task backend {backend_name}")

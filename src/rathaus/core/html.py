@@ -3,10 +3,39 @@
 import nh3
 
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "em", "h2", "h3", "h4", "i", "li", "ol",
-    "p", "strong", "ul", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "th", "td", "caption",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "em",
+    "h2",
+    "h3",
+    "h4",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "strong",
+    "ul",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "caption",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title", "lang"}, "abbr": {"title"}, "th": {"scope"}, "*": {"lang"}}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "lang"},
+    "abbr": {"title"},
+    "th": {"scope"},
+    "*": {"lang"},
+}
 
 
 def clean_html(value: str) -> str:

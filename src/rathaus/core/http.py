@@ -2,6 +2,7 @@
 
 import logging
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.functional import Promise
@@ -23,6 +24,28 @@ TITLES = {
     500: lambda: _("Something went wrong on our side"),
     503: lambda: _("Service unavailable"),
 }
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's IP address, looking through the load balancers we trust.
+
+    Behind trusted proxies (``RATHAUS_TRUSTED_PROXIES``) the address is the right-most
+    X-Forwarded-For entry that is not itself a trusted proxy; anything a client wrote
+    further left is ignored, so it cannot choose its own address.
+    """
+    remote = str(request.META.get("REMOTE_ADDR", ""))
+    trusted = set(settings.RATHAUS_TRUSTED_PROXIES)
+    if remote not in trusted:
+        return remote
+    forwarded = [
+        part.strip()
+        for part in request.headers.get("X-Forwarded-For", "").split(",")
+        if part.strip()
+    ]
+    for address in reversed(forwarded):
+        if address not in trusted:
+            return address
+    return remote
 
 
 def wants_json(request: HttpRequest) -> bool:

@@ -13,7 +13,9 @@ from prometheus_client import (
 )
 
 REQUESTS = Counter(
-    "rathaus_http_requests_total", "HTTP requests by method, route and status", ["method", "route", "status"]
+    "rathaus_http_requests_total",
+    "HTTP requests by method, route and status",
+    ["method", "route", "status"],
 )
 LATENCY = Histogram(
     "rathaus_http_request_duration_seconds",
@@ -32,7 +34,7 @@ def exposition() -> tuple[bytes, str]:
     """The current samples in Prometheus' text format."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     from prometheus_client import REGISTRY
 

@@ -21,7 +21,14 @@ logger = logging.getLogger("rathaus.request")
 GetResponse = Callable[[HttpRequest], HttpResponse]
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # Paths that serve the deployment, not a municipality.
-TENANT_EXEMPT_PREFIXES = ("/healthz", "/readyz", "/metrics", "/static/", "/api/v1/schema", "/favicon.ico")
+TENANT_EXEMPT_PREFIXES = (
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/static/",
+    "/api/v1/schema",
+    "/favicon.ico",
+)
 
 
 class RequestIdMiddleware:
@@ -72,7 +79,9 @@ class MetricsMiddleware:
         # Label by route name, never by raw path, to keep the label set bounded.
         route = match.view_name if match is not None and match.view_name else "unresolved"
         metrics.observe_request(
-            method=request.method or "", route=route, status=response.status_code,
+            method=request.method or "",
+            route=route,
+            status=response.status_code,
             seconds=time.perf_counter() - started,
         )
         return response
@@ -91,14 +100,18 @@ class BodySizeLimitMiddleware:
             length = int(raw)
         except ValueError:
             return error_response(
-                request, status=400, code="bad_content_length", message=_("Invalid Content-Length header.")
+                request,
+                status=400,
+                code="bad_content_length",
+                message=_("Invalid Content-Length header."),
             )
         if length > limit:
             return error_response(
                 request,
                 status=413,
                 code="too_large",
-                message=_("The request body is larger than %(limit)d MB.") % {"limit": limit // (1024 * 1024)},
+                message=_("The request body is larger than %(limit)d MB.")
+                % {"limit": limit // (1024 * 1024)},
             )
         return self.get_response(request)
 
@@ -133,7 +146,12 @@ class TenantMiddleware:
 class ErrorPageMiddleware:
     """Gives body-less error responses (e.g. 405 from a method decorator) the error shape."""
 
-    CODES = {400: "bad_request", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+    CODES = {
+        400: "bad_request",
+        403: "permission_denied",
+        404: "not_found",
+        405: "method_not_allowed",
+    }
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
@@ -141,10 +159,18 @@ class ErrorPageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         status = response.status_code
-        if status in self.CODES and not getattr(response, "streaming", False) and not response.content:
+        if (
+            status in self.CODES
+            and not getattr(response, "streaming", False)
+            and not response.content
+        ):
             replacement = error_response(
-                request, status=status, code=self.CODES[status], message=_("This request is not supported here.")
-                if status == 405 else _("The request could not be processed."),
+                request,
+                status=status,
+                code=self.CODES[status],
+                message=_("This request is not supported here.")
+                if status == 405
+                else _("The request could not be processed."),
             )
             if status == 405 and response.has_header("Allow"):
                 replacement["Allow"] = response["Allow"]

@@ -12,7 +12,9 @@ AGS_VALIDATOR = RegexValidator(
     _("The official municipality key (AGS) has 8 digits and starts with a state code 01-16."),
 )
 HEX_COLOUR_VALIDATOR = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1a4d80."))
-HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
 
 
 class TimeStampedModel(models.Model):
@@ -79,7 +81,9 @@ class MunicipalityDomain(models.Model):
     """A host name mapped to a municipality (besides ``<slug>.<base domain>``)."""
 
     municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="domains")
-    hostname = models.CharField(_("host name"), max_length=253, unique=True, validators=[validate_hostname])
+    hostname = models.CharField(
+        _("host name"), max_length=253, unique=True, validators=[validate_hostname]
+    )
 
     class Meta:
         verbose_name = _("domain")

@@ -27,7 +27,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: database, cache and task queue are reachable."""
     checks = health.run_checks()
     ready = all(state == "ok" for state in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+    )
 
 
 def _metrics_allowed(request: HttpRequest) -> bool:
@@ -35,6 +37,10 @@ def _metrics_allowed(request: HttpRequest) -> bool:
     if token:
         supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         return hmac.compare_digest(supplied.encode(), token.encode())
+    # A proxied request arrives from loopback too: without a token, only direct local
+    # scrapes are allowed.
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        return False
     return request.META.get("REMOTE_ADDR") in settings.RATHAUS_METRICS_ALLOWED_IPS
 
 
@@ -44,21 +50,32 @@ def _metrics_allowed(request: HttpRequest) -> bool:
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus metrics: a bearer token when configured, else loopback only."""
     if not _metrics_allowed(request):
-        return error_response(request, status=403, code="permission_denied", message=_("Metrics are not public."))
+        return error_response(
+            request, status=403, code="permission_denied", message=_("Metrics are not public.")
+        )
     body, content_type = metrics.exposition()
     return HttpResponse(body, content_type=content_type)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_response(request, status=400, code="bad_request", message=_("The request could not be processed."))
+    return error_response(
+        request, status=400, code="bad_request", message=_("The request could not be processed.")
+    )
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_response(request, status=403, code="permission_denied", message=_("You are not allowed to see this page."))
+    return error_response(
+        request,
+        status=403,
+        code="permission_denied",
+        message=_("You are not allowed to see this page."),
+    )
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_response(request, status=404, code="not_found", message=_("There is nothing at this address."))
+    return error_response(
+        request, status=404, code="not_found", message=_("There is nothing at this address.")
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -75,5 +92,7 @@ def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpR
         request,
         status=403,
         code="csrf_failed",
-        message=_("The form has expired or was sent from elsewhere. Please reload the page and try again."),
+        message=_(
+            "The form has expired or was sent from elsewhere. Please reload the page and try again."
+        ),
     )

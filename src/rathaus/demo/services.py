@@ -29,13 +29,21 @@ class DemoTenant:
 
 TENANTS = [
     DemoTenant(
-        slug="musterstadt", name="Musterstadt", ags="08999001", state="BW",
-        email="buergerbuero@musterstadt.example", phone="+49 7141 000-0",
+        slug="musterstadt",
+        name="Musterstadt",
+        ags="08999001",
+        state="BW",
+        email="buergerbuero@musterstadt.example",
+        phone="+49 7141 000-0",
         address="Rathaus Musterstadt\nMarktplatz 1\n71634 Musterstadt",
     ),
     DemoTenant(
-        slug="beispielheim", name="Beispielheim", ags="08999002", state="BW",
-        email="rathaus@beispielheim.example", phone="+49 7142 000-0",
+        slug="beispielheim",
+        name="Beispielheim",
+        ags="08999002",
+        state="BW",
+        email="rathaus@beispielheim.example",
+        phone="+49 7142 000-0",
         address="Rathaus Beispielheim\nKirchstraße 2\n74321 Beispielheim",
     ),
 ]
@@ -53,17 +61,25 @@ class DemoLogin:
 def _editor_group() -> Group:
     group, _ = Group.objects.get_or_create(name=EDITOR_GROUP)
     group.permissions.add(
-        *Permission.objects.filter(content_type__app_label="legal", codename__in=["change_legalpage", "view_legalpage"])
+        *Permission.objects.filter(
+            content_type__app_label="legal", codename__in=["change_legalpage", "view_legalpage"]
+        )
     )
     return group
 
 
-def _ensure_user(*, municipality: Municipality, email: str, first: str, last: str, staff: bool) -> User:
+def _ensure_user(
+    *, municipality: Municipality, email: str, first: str, last: str, staff: bool
+) -> User:
     user = User.objects.filter(municipality=municipality, email__iexact=email).first()
     if user is None:
         user = user_create(
-            municipality=municipality, email=email, password=DEMO_PASSWORD,
-            first_name=first, last_name=last, is_staff=staff,
+            municipality=municipality,
+            email=email,
+            password=DEMO_PASSWORD,
+            first_name=first,
+            last_name=last,
+            is_staff=staff,
         )
     return user
 
@@ -77,18 +93,30 @@ def demo_load() -> list[DemoLogin]:
             municipality, _ = Municipality.objects.update_or_create(
                 slug=spec.slug,
                 defaults={
-                    "name": spec.name, "ags": spec.ags, "state": spec.state, "email": spec.email,
-                    "phone": spec.phone, "address": spec.address,
+                    "name": spec.name,
+                    "ags": spec.ags,
+                    "state": spec.state,
+                    "email": spec.email,
+                    "phone": spec.phone,
+                    "address": spec.address,
                 },
             )
             legal_pages_ensure(municipality=municipality)
             domain = spec.email.split("@", 1)[1]
             staff = _ensure_user(
-                municipality=municipality, email=f"redaktion@{domain}", first="Erika", last="Redakteurin", staff=True
+                municipality=municipality,
+                email=f"redaktion@{domain}",
+                first="Erika",
+                last="Redakteurin",
+                staff=True,
             )
             staff.groups.add(editors)
             _ensure_user(
-                municipality=municipality, email=f"buerger@{domain}", first="Max", last="Mustermann", staff=False
+                municipality=municipality,
+                email=f"buerger@{domain}",
+                first="Max",
+                last="Mustermann",
+                staff=False,
             )
             logins += [
                 DemoLogin(spec.slug, f"redaktion@{domain}", "staff (editor)"),

@@ -17,7 +17,11 @@ def legal_page_for_public(*, municipality: Municipality, kind: str) -> LegalPage
 
 def legal_page_for_editor(*, user: User, municipality: Municipality, page_id: int) -> LegalPage:
     """A page the staff member may edit: their municipality's, with the change permission."""
-    if not (user.is_staff and user.municipality_id == municipality.pk and user.has_perm("legal.change_legalpage")):
+    if not (
+        user.is_staff
+        and user.municipality_id == municipality.pk
+        and user.has_perm("legal.change_legalpage")
+    ):
         raise PermissionDenied
     page = LegalPage.objects.filter(municipality=municipality, pk=page_id).first()
     if page is None:

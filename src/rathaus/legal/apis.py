@@ -9,6 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from rathaus.api.fields import StrictCharField
+from rathaus.core.http import client_address
 from rathaus.core.tenancy import request_municipality
 from rathaus.legal import access, selectors, services
 from rathaus.legal.models import LegalPage
@@ -18,8 +20,17 @@ class LegalPageOutput(serializers.ModelSerializer):
     class Meta:
         model = LegalPage
         fields = [
-            "kind", "title_de", "title_en", "body_de", "body_en", "conformance", "prepared_on",
-            "feedback_email", "arbitration_name", "arbitration_url", "updated_at",
+            "kind",
+            "title_de",
+            "title_en",
+            "body_de",
+            "body_en",
+            "conformance",
+            "prepared_on",
+            "feedback_email",
+            "arbitration_name",
+            "arbitration_url",
+            "updated_at",
         ]
 
 
@@ -47,8 +58,8 @@ class LegalPageDetailView(APIView):
 
 
 class FeedbackInput(serializers.Serializer):
-    message = serializers.CharField(max_length=5000)
-    page_url = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    message = StrictCharField(max_length=5000)
+    page_url = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
 
 
@@ -75,7 +86,7 @@ class FeedbackCreateView(APIView):
             message=data.validated_data["message"],
             email=data.validated_data["email"],
             page_url=data.validated_data["page_url"],
-            client_key=request.META.get("REMOTE_ADDR", "unknown"),
+            client_key=client_address(request),
         )
         return Response(FeedbackOutput(feedback).data, status=status.HTTP_201_CREATED)
 
@@ -83,5 +94,7 @@ class FeedbackCreateView(APIView):
 api_urlpatterns = [
     path("legal-pages/", LegalPageListView.as_view(), name="api-legal-pages"),
     path("legal-pages/<str:kind>/", LegalPageDetailView.as_view(), name="api-legal-page"),
-    path("accessibility-feedback/", FeedbackCreateView.as_view(), name="api-accessibility-feedback"),
+    path(
+        "accessibility-feedback/", FeedbackCreateView.as_view(), name="api-accessibility-feedback"
+    ),
 ]

@@ -13,7 +13,8 @@ class FeedbackForm(forms.Form):
     )
     page_url = forms.CharField(label=_("Page concerned (optional)"), max_length=500, required=False)
     email = forms.EmailField(
-        label=_("Your e-mail address for our answer (optional)"), required=False,
+        label=_("Your e-mail address for our answer (optional)"),
+        required=False,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     # A field people never see; bots fill it.
@@ -22,14 +23,24 @@ class FeedbackForm(forms.Form):
 
 class LegalPageForm(forms.ModelForm):
     arbitration_url = forms.URLField(
-        label=_("arbitration body web address"), assume_scheme="https", required=False, max_length=200
+        label=_("arbitration body web address"),
+        assume_scheme="https",
+        required=False,
+        max_length=200,
     )
 
     class Meta:
         model = LegalPage
         fields = [
-            "title_de", "title_en", "body_de", "body_en", "conformance", "prepared_on",
-            "feedback_email", "arbitration_name", "arbitration_url",
+            "title_de",
+            "title_en",
+            "body_de",
+            "body_en",
+            "conformance",
+            "prepared_on",
+            "feedback_email",
+            "arbitration_name",
+            "arbitration_url",
         ]
         widgets = {
             "body_de": forms.Textarea(attrs={"rows": 14}),
@@ -40,5 +51,11 @@ class LegalPageForm(forms.ModelForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         if self.instance.kind != LegalPage.Kind.ACCESSIBILITY:
-            for name in ["conformance", "prepared_on", "feedback_email", "arbitration_name", "arbitration_url"]:
+            for name in [
+                "conformance",
+                "prepared_on",
+                "feedback_email",
+                "arbitration_name",
+                "arbitration_url",
+            ]:
                 del self.fields[name]

@@ -67,7 +67,9 @@ class AccessibilityFeedback(TenantModel):
     page_url = models.CharField(_("page concerned"), max_length=500, blank=True)
     message = models.TextField(_("message"), max_length=5000)
     email = models.EmailField(_("e-mail for the answer"), blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.NEW)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NEW
+    )
 
     class Meta:
         verbose_name = _("accessibility feedback")

@@ -7,19 +7,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from rathaus.core.errors import ApplicationError, ValidationFailed, full_clean_or_fail
+from rathaus.core.errors import RateLimited, ValidationFailed, full_clean_or_fail
 from rathaus.core.html import clean_html
 from rathaus.core.models import Municipality
 from rathaus.legal import defaults, tasks
 from rathaus.legal.models import AccessibilityFeedback, LegalPage
 
 FEEDBACK_LIMIT_PER_HOUR = 5
-
-
-class TooManyRequests(ApplicationError):
-    status = 429
-    default_code = "rate_limited"
-    default_message = _("You have sent several messages in a short time. Please try again later.")
 
 
 def legal_pages_ensure(*, municipality: Municipality) -> list[LegalPage]:
@@ -99,10 +93,13 @@ def feedback_submit(
     rate_key = f"legal:feedback:{municipality.pk}:{client_key}"
     cache.add(rate_key, 0, 3600)
     if cache.incr(rate_key) > FEEDBACK_LIMIT_PER_HOUR:
-        raise TooManyRequests()
+        raise RateLimited()
     with transaction.atomic():
         feedback = AccessibilityFeedback(
-            municipality=municipality, message=message.strip(), email=email.strip(), page_url=page_url[:500]
+            municipality=municipality,
+            message=message.strip(),
+            email=email.strip(),
+            page_url=page_url[:500],
         )
         full_clean_or_fail(feedback)
         feedback.save()

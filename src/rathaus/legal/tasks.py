@@ -9,7 +9,9 @@ from rathaus.legal.models import AccessibilityFeedback, LegalPage
 @task()
 def feedback_notify(*, feedback_id: int) -> bool:
     """E-mail a reported barrier to the contact named in the accessibility statement."""
-    feedback = AccessibilityFeedback.objects.select_related("municipality").filter(pk=feedback_id).first()
+    feedback = (
+        AccessibilityFeedback.objects.select_related("municipality").filter(pk=feedback_id).first()
+    )
     if feedback is None:
         return False
     statement = LegalPage.objects.filter(

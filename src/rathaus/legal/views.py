@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods
 from rathaus.accounts.decorators import staff_required
 from rathaus.accounts.models import User
 from rathaus.core.errors import ApplicationError
+from rathaus.core.http import client_address
 from rathaus.core.tenancy import request_municipality
 from rathaus.legal import access, selectors, services
 from rathaus.legal.forms import FeedbackForm, LegalPageForm
@@ -32,7 +33,9 @@ def privacy(request: HttpRequest) -> HttpResponse:
 def accessibility(request: HttpRequest) -> HttpResponse:
     """The statement with its feedback form; htmx swaps in just the form on submit."""
     municipality = request_municipality(request)
-    form = FeedbackForm(request.POST or None, initial={"page_url": request.GET.get("seite", "")[:500]})
+    form = FeedbackForm(
+        request.POST or None, initial={"page_url": request.GET.get("seite", "")[:500]}
+    )
     sent = False
     status = 200
     if request.method == "POST":
@@ -43,7 +46,7 @@ def accessibility(request: HttpRequest) -> HttpResponse:
                     message=form.cleaned_data["message"],
                     email=form.cleaned_data["email"],
                     page_url=form.cleaned_data["page_url"],
-                    client_key=request.META.get("REMOTE_ADDR", "unknown"),
+                    client_key=client_address(request),
                 )
             except ApplicationError as error:
                 form.add_error(None, str(error.message))
@@ -82,7 +85,9 @@ def backoffice_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def backoffice_edit(request: HttpRequest, page_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    page = access.legal_page_for_editor(user=user, municipality=request_municipality(request), page_id=page_id)
+    page = access.legal_page_for_editor(
+        user=user, municipality=request_municipality(request), page_id=page_id
+    )
     form = LegalPageForm(request.POST or None, instance=page)
     status = 200
     if request.method == "POST":
@@ -91,9 +96,12 @@ def backoffice_edit(request: HttpRequest, page_id: int) -> HttpResponse:
             try:
                 services.legal_page_update(
                     page=LegalPage.objects.get(pk=page.pk),
-                    title_de=data["title_de"], title_en=data["title_en"],
-                    body_de=data["body_de"], body_en=data["body_en"],
-                    conformance=data.get("conformance", ""), prepared_on=data.get("prepared_on"),
+                    title_de=data["title_de"],
+                    title_en=data["title_en"],
+                    body_de=data["body_de"],
+                    body_en=data["body_en"],
+                    conformance=data.get("conformance", ""),
+                    prepared_on=data.get("prepared_on"),
                     feedback_email=data.get("feedback_email", ""),
                     arbitration_name=data.get("arbitration_name", ""),
                     arbitration_url=data.get("arbitration_url", ""),
@@ -108,4 +116,6 @@ def backoffice_edit(request: HttpRequest, page_id: int) -> HttpResponse:
                 return redirect("legal:backoffice_list")
         else:
             status = 400
-    return render(request, "legal/backoffice_edit.html", {"form": form, "page": page}, status=status)
+    return render(
+        request, "legal/backoffice_edit.html", {"form": form, "page": page}, status=status
+    )

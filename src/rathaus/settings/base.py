@@ -114,13 +114,17 @@ TEMPLATES = [
 
 # Database: SQLite under var/ by default, PostgreSQL in production (DATABASE_URL).
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'rathaus.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # WAL lets the web server and the task worker read while one of them writes;
     # IMMEDIATE transactions avoid "database is locked" on lock upgrades.
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
+        ),
         "transaction_mode": "IMMEDIATE",
     }
 else:
@@ -158,7 +162,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -185,7 +192,10 @@ STATICFILES_DIRS: list[Path | tuple[str, Path]] = [PACKAGE_DIR / "static"]
 if FRONTEND_DIST.is_dir():
     STATICFILES_DIRS.append(("vendor", FRONTEND_DIST))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "media"}},
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "media"},
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = VAR_DIR / "media"
@@ -200,11 +210,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 RATHAUS_BASE_DOMAIN = env_str("RATHAUS_BASE_DOMAIN", "localhost")
 RATHAUS_DEFAULT_TENANT = env_str("RATHAUS_DEFAULT_TENANT", "musterstadt")
 # Hosts that name no municipality and get the default one (loopback, development).
-RATHAUS_DEFAULT_TENANT_HOSTS = env_list("RATHAUS_DEFAULT_TENANT_HOSTS", ["localhost", "127.0.0.1", "::1", "[::1]"])
+RATHAUS_DEFAULT_TENANT_HOSTS = env_list(
+    "RATHAUS_DEFAULT_TENANT_HOSTS", ["localhost", "127.0.0.1", "::1", "[::1]"]
+)
 
 # Operations.
 RATHAUS_METRICS_TOKEN = env_str("RATHAUS_METRICS_TOKEN")
 RATHAUS_METRICS_ALLOWED_IPS = env_list("RATHAUS_METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+# Load balancers whose X-Forwarded-For we believe (for rate limits and audit records).
+RATHAUS_TRUSTED_PROXIES = env_list("RATHAUS_TRUSTED_PROXIES", [])
 
 # E-mail.
 EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
@@ -290,7 +304,11 @@ LOGGING = {
         }
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -11,6 +11,8 @@ from rathaus.settings.env import env_bool, env_int, env_str
 
 if not env_str("SECRET_KEY"):
     raise ImproperlyConfigured("SECRET_KEY must be set in production")
+if not env_str("DATABASE_URL"):
+    raise ImproperlyConfigured("DATABASE_URL must be set in production (postgres://...)")
 if not env_str("ALLOWED_HOSTS"):
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production")
 if not REDIS_URL and not env_bool("RATHAUS_ALLOW_NO_REDIS", default=False):

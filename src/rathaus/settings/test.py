@@ -11,8 +11,8 @@ from pathlib import Path
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("RATHAUS_VAR_DIR", str(Path(tempfile.gettempdir()) / "rathaus-test-var"))
 
-from rathaus.settings.base import *  # noqa: E402, F403
-from rathaus.settings.base import DATABASES, STATIC_ROOT  # noqa: E402
+from rathaus.settings.base import *  # noqa: F403
+from rathaus.settings.base import DATABASES, STATIC_ROOT
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # An in-memory database per test run; WAL pragmas don't apply to it.
@@ -37,4 +37,6 @@ RATHAUS_DEFAULT_TENANT = "musterstadt"
 # Django's test client calls itself "testserver".
 RATHAUS_DEFAULT_TENANT_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 # The RQ backend is exercised against a real Redis, in a database of its own.
-RQ_QUEUES = {"default": {"URL": os.environ.get("RATHAUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")}}
+RQ_QUEUES = {
+    "default": {"URL": os.environ.get("RATHAUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")}
+}

@@ -39,7 +39,7 @@ def accessible(field: BoundField) -> SafeString:
     described = []
     if field.help_text:
         described.append(f"{field.auto_id}_help")
-    attrs = {}
+    attrs: dict[str, str | bool] = {}
     if field.errors:
         described.append(f"{field.auto_id}_error")
         attrs["aria-invalid"] = "true"

@@ -11,19 +11,28 @@ from rathaus.core.supervisor import Child, Supervisor, rathaus_argv
 
 
 class Command(BaseCommand):
-    help = "Serve rathaus with gunicorn (static files by whitenoise) and, by default, the task worker."
+    help = (
+        "Serve rathaus with gunicorn (static files by whitenoise) and, by default, the task worker."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("RATHAUS_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("RATHAUS_PORT", "8000")))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("RATHAUS_THREADS", "4")))
         parser.add_argument(
-            "--worker", choices=["auto", "yes", "no"], default=os.environ.get("RATHAUS_SERVE_WORKER", "auto"),
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
+        )
+        parser.add_argument(
+            "--threads", type=int, default=int(os.environ.get("RATHAUS_THREADS", "4"))
+        )
+        parser.add_argument(
+            "--worker",
+            choices=["auto", "yes", "no"],
+            default=os.environ.get("RATHAUS_SERVE_WORKER", "auto"),
             help="Run the task worker in this process group (auto: when tasks use the database).",
         )
         parser.add_argument(
-            "--no-collectstatic", action="store_true",
+            "--no-collectstatic",
+            action="store_true",
             help="Skip collecting static files (when a build step did it already).",
         )
 
@@ -41,17 +50,32 @@ class Command(BaseCommand):
             name="web",
             essential=True,
             argv=[
-                sys.executable, "-m", "gunicorn", "rathaus.wsgi:application",
-                "--config", "python:rathaus.gunicorn_conf",
-                "--bind", f"{options['host']}:{options['port']}",
-                "--workers", str(options["workers"]),
-                "--threads", str(options["threads"]),
-                "--worker-class", "gthread",
-                "--graceful-timeout", "30",
-                "--timeout", "60",
-                "--max-requests", "5000", "--max-requests-jitter", "500",
-                "--access-logfile", "-" if os.environ.get("RATHAUS_ACCESS_LOG") else "/dev/null",
-                "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "rathaus.wsgi:application",
+                "--config",
+                "python:rathaus.gunicorn_conf",
+                "--bind",
+                f"{options['host']}:{options['port']}",
+                "--workers",
+                str(options["workers"]),
+                "--threads",
+                str(options["threads"]),
+                "--worker-class",
+                "gthread",
+                "--graceful-timeout",
+                "30",
+                "--timeout",
+                "60",
+                "--max-requests",
+                "5000",
+                "--max-requests-jitter",
+                "500",
+                "--access-logfile",
+                "-" if os.environ.get("RATHAUS_ACCESS_LOG") else "/dev/null",
+                "--forwarded-allow-ips",
+                os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
             ],
         )
         children = [web]
@@ -60,6 +84,8 @@ class Command(BaseCommand):
         )
         if run_worker:
             children.append(Child(name="worker", essential=False, argv=rathaus_argv("db_worker")))
-        self.stdout.write(f"rathaus serving on http://{options['host']}:{options['port']}/ "
-                          f"({'with' if run_worker else 'without'} task worker)")
+        self.stdout.write(
+            f"rathaus serving on http://{options['host']}:{options['port']}/ "
+            f"({'with' if run_worker else 'without'} task worker)"
+        )
         sys.exit(Supervisor(children).run())
