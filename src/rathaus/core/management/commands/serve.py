@@ -64,6 +64,8 @@ class Command(BaseCommand):
                 str(options["threads"]),
                 "--worker-class",
                 "gthread",
+                # gunicorn's control socket is one path per machine; we don't use it.
+                "--no-control-socket",
                 "--graceful-timeout",
                 "30",
                 "--timeout",
