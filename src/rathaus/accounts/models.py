@@ -3,12 +3,17 @@
 import hashlib
 
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rathaus.core.models import Municipality
+
+PHONE_VALIDATOR = RegexValidator(
+    r"^\+[1-9][0-9 ]{6,18}$", _("Enter the number in international format, e.g. +49 151 23456789.")
+)
 
 
 class User(AbstractUser):
@@ -27,6 +32,25 @@ class User(AbstractUser):
         verbose_name=_("municipality"),
     )
     email = models.EmailField(_("e-mail address"))
+    email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True)
+    language = models.CharField(
+        _("preferred language"),
+        max_length=5,
+        choices=[("de", "Deutsch"), ("en", "English")],
+        default="de",
+    )
+    # What a town hall needs to know of a citizen (filled by the citizen or an eID login).
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    street = models.CharField(_("street and number"), max_length=200, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=10, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    phone = models.CharField(
+        _("mobile phone"),
+        max_length=20,
+        blank=True,
+        validators=[PHONE_VALIDATOR],
+        help_text=_("In international format, e.g. +49 151 23456789; used for text messages."),
+    )
 
     class Meta:
         verbose_name = _("user")

@@ -4,11 +4,16 @@ import secrets
 import uuid
 from datetime import datetime
 
+from django.contrib.auth import login
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from rathaus.accounts.models import ApiToken, User, hash_token
-from rathaus.core.errors import ValidationFailed, full_clean_or_fail
+from rathaus.accounts.trust import TrustLevel, session_trust_set
+from rathaus.audit.services import audit_record
+from rathaus.core.errors import PermissionDenied, ValidationFailed, full_clean_or_fail
+from rathaus.core.http import client_address
 from rathaus.core.models import Municipality
 
 
@@ -63,3 +68,29 @@ def api_token_create(
 def api_token_revoke(*, token: ApiToken) -> None:
     """Revoke a token at once; it cannot be used again."""
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def session_login(*, request: HttpRequest, user: User, level: TrustLevel, method: str) -> None:
+    """Sign ``user`` in on this request's session at ``level``, proven by ``method``.
+
+    ``method`` names how the person proved who they are: ``password``, ``totp``,
+    ``oidc:<provider>``. The session key is rotated (no session fixation) and the login
+    is written to the audit trail.
+    """
+    if not user.is_active:
+        raise PermissionDenied(code="inactive")
+    municipality = getattr(request, "municipality", None)
+    if user.municipality_id is not None and (
+        municipality is None or user.municipality_id != municipality.pk
+    ):
+        raise PermissionDenied(code="wrong_municipality")
+    login(request, user, backend="rathaus.accounts.authentication.MunicipalityEmailBackend")
+    session_trust_set(request, level=level, method=method)
+    audit_record(
+        municipality=municipality,
+        action="accounts.login.succeeded",
+        actor=user,
+        target=user,
+        data={"method": method, "trust_level": int(level)},
+        ip=client_address(request),
+    )

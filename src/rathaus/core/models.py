@@ -100,3 +100,20 @@ class TenantModel(TimeStampedModel):
 
     class Meta:
         abstract = True
+
+
+class ScheduledRun(models.Model):
+    """A claimed period of a periodic job (see ``core.schedule``): at most one per slot."""
+
+    name = models.CharField(max_length=200)
+    slot = models.DateTimeField()
+    enqueued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("name", "slot", name="core_scheduledrun_once_per_slot")
+        ]
+        indexes = [models.Index("enqueued_at", name="core_scheduledrun_enqueued")]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.slot:%Y-%m-%d %H:%M}"

@@ -47,7 +47,11 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 INSTALLED_APPS = [
     # Platform apps: know nothing of any domain.
     "rathaus.core",
+    "rathaus.audit",
+    "rathaus.notifications",
+    "rathaus.organisation",
     "rathaus.accounts",
+    "rathaus.oidc",
     "rathaus.api",
     # Domain apps, one per capability.
     "rathaus.legal",
@@ -55,6 +59,8 @@ INSTALLED_APPS = [
     "rathaus.portal",
     "rathaus.backoffice",
     "rathaus.kiosk",
+    # Development identity provider: a clearly marked test IdP for eID-level logins.
+    "rathaus.devidp",
     # Demo data loader (top layer: may use every app).
     "rathaus.demo",
     # Third party.

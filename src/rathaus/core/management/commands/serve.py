@@ -86,6 +86,9 @@ class Command(BaseCommand):
         )
         if run_worker:
             children.append(Child(name="worker", essential=False, argv=rathaus_argv("db_worker")))
+            children.append(
+                Child(name="scheduler", essential=False, argv=rathaus_argv("scheduler"))
+            )
         self.stdout.write(
             f"rathaus serving on http://{options['host']}:{options['port']}/ "
             f"({'with' if run_worker else 'without'} task worker)"
