@@ -230,7 +230,7 @@ class TestBackoffice:
     ) -> None:
         StaffFactory(municipality=other_municipality, email="same@example.org")
         response = client.post("/anmelden/", {"username": "same@example.org", "password": PASSWORD})
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert "falsch" in response.content.decode() or "wrong" in response.content.decode()
         StaffFactory(municipality=municipality, email="same@example.org")
         response = client.post("/anmelden/", {"username": "SAME@example.org", "password": PASSWORD})

@@ -52,6 +52,12 @@ class User(AbstractUser):
         help_text=_("In international format, e.g. +49 151 23456789; used for text messages."),
     )
 
+    # Second factor (TOTP, RFC 6238): the shared secret once confirmed with a valid code.
+    totp_secret = models.CharField(max_length=64, blank=True, editable=False)
+    totp_confirmed_at = models.DateTimeField(_("second factor set up at"), null=True, blank=True)
+    # When the account was closed at the holder's request; the row stays anonymised.
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
@@ -63,6 +69,10 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email or self.username
+
+    @property
+    def has_second_factor(self) -> bool:
+        return bool(self.totp_secret and self.totp_confirmed_at)
 
 
 def hash_token(raw: str) -> str:
@@ -94,3 +104,50 @@ class ApiToken(models.Model):
     def is_usable(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class RecoveryCode(models.Model):
+    """A one-time code to sign in when the authenticator app is lost (stored hashed)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user_id}"
+
+
+class ConsentRecord(models.Model):
+    """What a person agreed to, when, and in which version of the text (GDPR Art. 7 (1))."""
+
+    class Purpose(models.TextChoices):
+        TERMS = "terms", _("Terms of use of the citizen account")
+        POSTFACH = "postfach", _("Digital delivery of notices to the mailbox (§ 41 (2a) VwVerfG)")
+        SMS = "sms", _("Notifications by text message")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    text_version = models.CharField(_("text version"), max_length=20)
+    granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["-granted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                "user",
+                "purpose",
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="accounts_one_active_consent_per_purpose",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} v{self.text_version}"

@@ -61,6 +61,10 @@ class Municipality(TimeStampedModel):
     primary_colour = models.CharField(
         _("primary colour"), max_length=7, default="#1a4d80", validators=[HEX_COLOUR_VALIDATOR]
     )
+    logo = models.FileField(_("logo"), upload_to="branding/", blank=True)
+    # Deadlines and limits that differ between municipalities; see core.municipal_settings
+    # for the keys, their types and their defaults (taken from the domain guide).
+    settings = models.JSONField(_("settings"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "rathaus.core",
     "rathaus.audit",
     "rathaus.notifications",
+    "rathaus.privacy",
     "rathaus.organisation",
     "rathaus.accounts",
     "rathaus.oidc",
@@ -95,6 +96,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "rathaus.core.middleware.TenantMiddleware",
+    "rathaus.accounts.middleware.IdleTimeoutMiddleware",
     "rathaus.core.middleware.ErrorPageMiddleware",
 ]
 

@@ -48,3 +48,13 @@ def accessible(field: BoundField) -> SafeString:
     if field.field.required:
         attrs["required"] = ""
     return field.as_widget(attrs=attrs)
+
+
+@register.filter
+def is_mapping(value: object) -> bool:
+    return isinstance(value, dict)
+
+
+@register.filter
+def is_sequence(value: object) -> bool:
+    return isinstance(value, list | tuple)
