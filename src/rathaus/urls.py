@@ -15,6 +15,8 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics_view, name="metrics"),
+    path("branding.css", core_views.branding_css, name="branding_css"),
+    path("logo", core_views.logo, name="logo"),
     path("sprache/", set_language, name="set_language"),
     path("api/v1/", include(api_v1)),
     path("", include("rathaus.accounts.urls")),

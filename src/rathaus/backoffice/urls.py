@@ -4,4 +4,7 @@ from rathaus.backoffice import views
 
 app_name = "backoffice"
 
-urlpatterns = [path("verwaltung/", views.dashboard, name="dashboard")]
+urlpatterns = [
+    path("verwaltung/", views.dashboard, name="dashboard"),
+    path("verwaltung/gemeinde/", views.municipality_edit, name="municipality"),
+]

@@ -4,13 +4,14 @@ import hmac
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from rathaus.core import health, metrics
+from rathaus.core.branding import darken
 from rathaus.core.http import error_response
 
 
@@ -96,3 +97,28 @@ def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpR
             "The form has expired or was sent from elsewhere. Please reload the page and try again."
         ),
     )
+
+
+@require_GET
+def branding_css(request: HttpRequest) -> HttpResponse:
+    """The municipality's colours as CSS custom properties (CSP allows only our own styles)."""
+    municipality = getattr(request, "municipality", None)
+    colour = municipality.primary_colour if municipality is not None else "#1a4d80"
+    css = f":root {{ --c-primary: {colour}; --c-primary-dark: {darken(colour)}; }}\n"
+    response = HttpResponse(css, content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@require_GET
+def logo(request: HttpRequest) -> HttpResponse | FileResponse:
+    municipality = getattr(request, "municipality", None)
+    if municipality is None or not municipality.logo:
+        return page_not_found(request)
+    content_type = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}.get(
+        municipality.logo.name.rsplit(".", 1)[-1], "application/octet-stream"
+    )
+    response = FileResponse(municipality.logo.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "public, max-age=300"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
