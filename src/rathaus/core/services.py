@@ -46,7 +46,8 @@ def municipality_update(
             errors["primary_colour"] = [
                 str(
                     _(
-                        "Contrast with white is %(ratio).1f:1; at least 4.5:1 is needed. Choose a darker colour."
+                        "Contrast with white is %(ratio).1f:1; at least 4.5:1 is needed. "
+                        "Choose a darker colour."
                     )
                     % {"ratio": ratio}
                 )
