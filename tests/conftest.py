@@ -19,6 +19,9 @@ from tests.factories import MunicipalityFactory
 
 IN_CI = os.environ.get("CI") == "true"
 
+# One Chromium for every browser test in the suite.
+pytest_plugins = ["tests.playwright_fixtures"]
+
 
 def require_service(name: str, reason: str) -> None:
     """Fail in CI, skip with the reason elsewhere: CI must never silently skip."""
@@ -91,3 +94,19 @@ def smtp_server(settings: object) -> Iterator[SmtpSink]:
         yield sink
     finally:
         controller.stop()
+
+
+def strong_login(client: Client, user: object) -> None:
+    """Sign in as if with password and second factor, as privileged staff must."""
+    from django.utils import timezone
+
+    from rathaus.accounts.trust import TrustLevel, session_trust_set
+
+    if not user.totp_confirmed_at:  # type: ignore[attr-defined]
+        user.totp_secret, user.totp_confirmed_at = "A" * 32, timezone.now()  # type: ignore[attr-defined]
+        user.save(update_fields=["totp_secret", "totp_confirmed_at"])  # type: ignore[attr-defined]
+    client.force_login(user)  # type: ignore[arg-type]
+    session = client.session
+    request = type("R", (), {"session": session})()
+    session_trust_set(request, level=TrustLevel.BASIC, method="password+totp")  # type: ignore[arg-type]
+    session.save()

@@ -16,9 +16,15 @@ PRUNE = "rathaus.core.tasks.scheduled_runs_prune"
 
 
 def test_slots_are_aligned_to_the_period_and_offset() -> None:
-    job = Periodic(name="x", task=scheduled_runs_prune, every=timedelta(days=1), offset=timedelta(hours=2))
-    assert job.slot(datetime(2026, 11, 28, 1, 59, tzinfo=UTC)) == datetime(2026, 11, 27, 2, tzinfo=UTC)
-    assert job.slot(datetime(2026, 11, 28, 2, 0, tzinfo=UTC)) == datetime(2026, 11, 28, 2, tzinfo=UTC)
+    job = Periodic(
+        name="x", task=scheduled_runs_prune, every=timedelta(days=1), offset=timedelta(hours=2)
+    )
+    assert job.slot(datetime(2026, 11, 28, 1, 59, tzinfo=UTC)) == datetime(
+        2026, 11, 27, 2, tzinfo=UTC
+    )
+    assert job.slot(datetime(2026, 11, 28, 2, 0, tzinfo=UTC)) == datetime(
+        2026, 11, 28, 2, tzinfo=UTC
+    )
 
 
 def test_each_period_runs_once() -> None:

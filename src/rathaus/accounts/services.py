@@ -30,6 +30,8 @@ from rathaus.core.errors import (
 )
 from rathaus.core.http import client_address
 from rathaus.core.models import Municipality
+from rathaus.notifications.services import notify
+from rathaus.organisation.permissions import user_has_privileged_role
 from rathaus.privacy import personal_data
 from rathaus.privacy.personal_data import Erasure, Kept
 
@@ -116,14 +118,6 @@ def session_login(*, request: HttpRequest, user: User, level: TrustLevel, method
 # --- Citizens: registration, verification, password reset -------------------------
 
 
-def notify(**kwargs: Any) -> None:
-    # TODO(lead): import rathaus.notifications.services.notify at module level once the
-    # notifications app lands (being built in parallel).
-    from rathaus.notifications.services import notify as _notify
-
-    _notify(**kwargs)
-
-
 def citizen_register(
     *,
     municipality: Municipality,
@@ -207,9 +201,9 @@ def email_verification_resend(*, user: User, verify_url: Callable[[str], str]) -
     transaction.on_commit(lambda: _notify_verification(user, link))
 
 
-def email_verify(*, token: str, ip: str | None = None) -> User:
+def email_verify(*, municipality: Municipality, token: str, ip: str | None = None) -> User:
     """Confirm the e-mail address the token was sent to; the token works once."""
-    user = token_check(token=token, purpose="verify-email")
+    user = token_check(token=token, purpose="verify-email", municipality=municipality)
     if user is None:
         raise ValidationFailed(
             _("This link is invalid, expired or was already used. Sign in to request a new one."),
@@ -265,9 +259,11 @@ def password_reset_request(
     )
 
 
-def password_reset_complete(*, token: str, password: str, ip: str | None = None) -> User:
+def password_reset_complete(
+    *, municipality: Municipality, token: str, password: str, ip: str | None = None
+) -> User:
     """Set a new password with a reset token; the token and all sessions become invalid."""
-    user = token_check(token=token, purpose="reset-password")
+    user = token_check(token=token, purpose="reset-password", municipality=municipality)
     if user is None:
         raise ValidationFailed(
             _("This link is invalid, expired or was already used."), code="token_invalid"
@@ -517,11 +513,7 @@ def profile_update(*, user: User, data: dict[str, Any], ip: str | None = None) -
 
 def second_factor_required(*, user: User) -> bool:
     """Staff holding a privileged role must sign in with a second factor."""
-    if not user.is_staff:
-        return False
-    from rathaus.organisation.permissions import user_has_privileged_role
-
-    return user_has_privileged_role(user)
+    return user.is_staff and user_has_privileged_role(user)
 
 
 def account_deletion_preview(*, user: User) -> list[Kept]:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.core import signing
 
 from rathaus.accounts.models import User
+from rathaus.core.models import Municipality
 
 PURPOSES = {
     "verify-email": timedelta(hours=48),
@@ -37,8 +38,9 @@ def token_make(*, user: User, purpose: str) -> str:
     )
 
 
-def token_check(*, token: str, purpose: str) -> User | None:
-    """The user the token was made for, if it is genuine, fresh and unused; else None."""
+def token_check(*, token: str, purpose: str, municipality: Municipality | None) -> User | None:
+    """The user the token was made for, if it is genuine, fresh, unused and belongs to
+    ``municipality`` (links work only at the municipality that sent them); else None."""
     if purpose not in PURPOSES or len(token) > 500:
         return None
     try:
@@ -47,7 +49,9 @@ def token_check(*, token: str, purpose: str) -> User | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
         return None
-    user = User.objects.filter(pk=data["u"], deleted_at__isnull=True).first()
+    user = User.objects.filter(
+        pk=data["u"], municipality=municipality, deleted_at__isnull=True
+    ).first()
     if user is None or data.get("s") != _state(user, purpose):
         return None
     return user

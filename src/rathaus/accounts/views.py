@@ -213,14 +213,19 @@ def verify_email_view(request: HttpRequest, token: str) -> HttpResponse:
     """GET only shows a button: mail scanners that follow links must not use up the token."""
     if request.method == "POST":
         try:
-            services.email_verify(token=token, ip=client_address(request))
+            services.email_verify(
+                municipality=request_municipality(request), token=token, ip=client_address(request)
+            )
         except ApplicationError as error:
             return render(
                 request, "accounts/token_invalid.html", {"message": error.message}, status=400
             )
         messages.success(request, _("Your e-mail address is confirmed. You can sign in now."))
         return redirect("accounts:login")
-    if token_check(token=token, purpose="verify-email") is None:
+    if (
+        token_check(token=token, purpose="verify-email", municipality=request_municipality(request))
+        is None
+    ):
         return render(
             request,
             "accounts/token_invalid.html",
@@ -251,10 +256,8 @@ def password_reset_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             email = form.cleaned_data["email"]
             ip = client_address(request)
-            lock = services.throttle_check(scope="reset", ip=ip, account=email)
-            if not lock.locked:
-                # Every request counts, successful or not: this form is not for guessing.
-                services.throttle_fail(scope="reset", ip=ip, account=email)
+            # Every request counts, successful or not: this form is not for guessing.
+            if not services.throttle_fail(scope="reset", ip=ip, account=email).locked:
                 services.password_reset_request(
                     municipality=request_municipality(request),
                     email=email,
@@ -271,13 +274,19 @@ def password_reset_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def password_reset_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
     invalid = _("This link is invalid, expired or was already used.")
-    if token_check(token=token, purpose="reset-password") is None:
+    if (
+        token_check(
+            token=token, purpose="reset-password", municipality=request_municipality(request)
+        )
+        is None
+    ):
         return render(request, "accounts/token_invalid.html", {"message": invalid}, status=400)
     form = SetPasswordFields(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
             try:
                 services.password_reset_complete(
+                    municipality=request_municipality(request),
                     token=token,
                     password=form.cleaned_data["new_password1"],
                     ip=client_address(request),

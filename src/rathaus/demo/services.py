@@ -1,19 +1,25 @@
 """The demo municipalities, loaded idempotently by ``rathaus load_demo``.
 
-Demo accounts have published passwords: never load the demo into a production database.
+Demo accounts have published passwords (and the administrator a published second
+factor): never load the demo into a production database.
 """
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils import timezone
 
 from rathaus.accounts.models import User
 from rathaus.accounts.services import user_create
 from rathaus.core.models import Municipality
 from rathaus.legal.services import legal_pages_ensure
+from rathaus.organisation.models import OrgUnit, Role, RoleGrant
+from rathaus.organisation.services import organisation_defaults_ensure, role_grant
 
 DEMO_PASSWORD = "rathaus-demo-2026"  # noqa: S105 - a published demo password
+# The administrator's authenticator secret, published so that the demo can be tried:
+# any TOTP app (or `python -c "import pyotp; print(pyotp.TOTP('...').now())"`) gives codes.
+DEMO_TOTP_SECRET = "RATHAUSDEMOADMINSECONDFACTORXYZA"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,6 @@ TENANTS = [
     ),
 ]
 
-EDITOR_GROUP = "Redaktion"
-
 
 @dataclass(frozen=True)
 class DemoLogin:
@@ -58,37 +62,79 @@ class DemoLogin:
     role: str
 
 
-def _editor_group() -> Group:
-    group, _ = Group.objects.get_or_create(name=EDITOR_GROUP)
-    group.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="legal", codename__in=["change_legalpage", "view_legalpage"]
-        )
-    )
-    return group
+@dataclass(frozen=True)
+class DemoPerson:
+    local: str
+    first: str
+    last: str
+    staff: bool
+    roles: tuple[tuple[str, str], ...]  # (role key, org unit short name)
+    label: str
 
 
-def _ensure_user(
-    *, municipality: Municipality, email: str, first: str, last: str, staff: bool
-) -> User:
+PEOPLE = [
+    DemoPerson(
+        "redaktion",
+        "Erika",
+        "Redakteurin",
+        True,
+        (("redaktion", "SV"),),
+        "staff: editor of legal pages",
+    ),
+    DemoPerson(
+        "sachbearbeitung",
+        "Sam",
+        "Sachbearbeiter",
+        True,
+        (("sachbearbeitung", "BB"),),
+        "staff: clerk, Bürgerbüro",
+    ),
+    DemoPerson(
+        "admin",
+        "Ada",
+        "Administratorin",
+        True,
+        (("administration", "SV"), ("revision", "SV")),
+        "staff: administrator and auditor (second factor required)",
+    ),
+    DemoPerson("buerger", "Max", "Mustermann", False, (), "citizen"),
+]
+
+
+def _ensure_user(*, municipality: Municipality, person: DemoPerson, domain: str) -> User:
+    email = f"{person.local}@{domain}"
     user = User.objects.filter(municipality=municipality, email__iexact=email).first()
     if user is None:
         user = user_create(
             municipality=municipality,
             email=email,
             password=DEMO_PASSWORD,
-            first_name=first,
-            last_name=last,
-            is_staff=staff,
+            first_name=person.first,
+            last_name=person.last,
+            is_staff=person.staff,
         )
+        user.email_verified_at = timezone.now()
+        if person.local == "admin":
+            user.totp_secret, user.totp_confirmed_at = DEMO_TOTP_SECRET, timezone.now()
+        user.save()
     return user
 
 
+def _ensure_grants(
+    *, municipality: Municipality, user: User, person: DemoPerson, units: dict[str, OrgUnit]
+) -> None:
+    for role_key, unit_code in person.roles:
+        role = Role.objects.get(municipality=municipality, key=role_key)
+        unit = units[unit_code]
+        # Granting again would renew the grant and write another audit event.
+        if not RoleGrant.objects.filter(user=user, role=role, org_unit=unit).exists():
+            role_grant(granted_by=None, user=user, role=role, org_unit=unit)
+
+
 def demo_load() -> list[DemoLogin]:
-    """Create or complete the demo tenants, their pages and accounts; safe to rerun."""
+    """Create or complete the demo tenants, organisation, pages and accounts; safe to rerun."""
     logins = []
     with transaction.atomic():
-        editors = _editor_group()
         for spec in TENANTS:
             municipality, _ = Municipality.objects.update_or_create(
                 slug=spec.slug,
@@ -102,24 +148,10 @@ def demo_load() -> list[DemoLogin]:
                 },
             )
             legal_pages_ensure(municipality=municipality)
+            units = organisation_defaults_ensure(municipality=municipality)
             domain = spec.email.split("@", 1)[1]
-            staff = _ensure_user(
-                municipality=municipality,
-                email=f"redaktion@{domain}",
-                first="Erika",
-                last="Redakteurin",
-                staff=True,
-            )
-            staff.groups.add(editors)
-            _ensure_user(
-                municipality=municipality,
-                email=f"buerger@{domain}",
-                first="Max",
-                last="Mustermann",
-                staff=False,
-            )
-            logins += [
-                DemoLogin(spec.slug, f"redaktion@{domain}", "staff (editor)"),
-                DemoLogin(spec.slug, f"buerger@{domain}", "citizen"),
-            ]
+            for person in PEOPLE:
+                user = _ensure_user(municipality=municipality, person=person, domain=domain)
+                _ensure_grants(municipality=municipality, user=user, person=person, units=units)
+                logins.append(DemoLogin(spec.slug, user.email, person.label))
     return logins

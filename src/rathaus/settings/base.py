@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from rathaus.settings.env import env_bool, env_int, env_list, env_path, env_str
+from rathaus.settings.env import env_bool, env_int, env_json, env_list, env_path, env_str
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # The repository root when running from a checkout; var/ and frontend/ live there.
@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "rathaus.core.middleware.TenantMiddleware",
     "rathaus.accounts.middleware.IdleTimeoutMiddleware",
+    "rathaus.accounts.middleware.PrivilegedSecondFactorMiddleware",
     "rathaus.core.middleware.ErrorPageMiddleware",
 ]
 
@@ -115,6 +116,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "rathaus.core.context_processors.rathaus",
+                "rathaus.notifications.context_processors.unread_count",
             ],
         },
     }
@@ -326,4 +328,22 @@ LOGGING = {
     },
 }
 
-AUTHENTICATION_BACKENDS = ["rathaus.accounts.authentication.MunicipalityEmailBackend"]
+AUTHENTICATION_BACKENDS = [
+    "rathaus.accounts.authentication.MunicipalityEmailBackend",
+    # Permissions come from roles granted per org unit (organisation app).
+    "rathaus.organisation.backends.RolePermissionBackend",
+]
+
+# Notifications: text messages go through a gateway; the test gateway only stores them.
+RATHAUS_SMS_GATEWAY = env_str(
+    "RATHAUS_SMS_GATEWAY", "rathaus.notifications.channels.TestSmsGateway"
+)
+RATHAUS_SMS_GATEWAY_URL = env_str("RATHAUS_SMS_GATEWAY_URL")
+RATHAUS_SMS_GATEWAY_TOKEN = env_str("RATHAUS_SMS_GATEWAY_TOKEN")
+RATHAUS_SMS_GATEWAY_TIMEOUT = env_int("RATHAUS_SMS_GATEWAY_TIMEOUT", 10)
+RATHAUS_NOTIFICATION_RETENTION_DAYS = env_int("RATHAUS_NOTIFICATION_RETENTION_DAYS", 365)
+
+# OpenID Connect sign-in (rathaus.oidc): name -> provider, as JSON; see docs/adr/0009.
+RATHAUS_OIDC_PROVIDERS = env_json("RATHAUS_OIDC_PROVIDERS", {})
+# The development identity provider at /dev-idp/. TEST ONLY: anyone can sign in at "high".
+RATHAUS_DEV_IDP = env_bool("RATHAUS_DEV_IDP", default=True)

@@ -40,3 +40,8 @@ CSRF_COOKIE_NAME = "__Host-rathaus_csrf"
 
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
+
+# No text messages unless a provider is configured (HttpSmsGateway + URL + token).
+RATHAUS_SMS_GATEWAY = env_str("RATHAUS_SMS_GATEWAY", "")
+# The development identity provider never runs in production.
+RATHAUS_DEV_IDP = False

@@ -40,3 +40,4 @@ RATHAUS_DEFAULT_TENANT_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 RQ_QUEUES = {
     "default": {"URL": os.environ.get("RATHAUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")}
 }
+RATHAUS_SMS_GATEWAY = "rathaus.notifications.channels.TestSmsGateway"
