@@ -55,6 +55,9 @@ class AuditEvent(models.Model):
             models.Index("municipality", "action", name="audit_event_tenant_action"),
             models.Index("municipality", "actor_id", name="audit_event_tenant_actor"),
         ]
+        # Nobody adds, changes or deletes events through the application: the only
+        # rights are to read the trail and to export it.
+        default_permissions = ("view",)
         permissions = [("export_auditevent", "Can export the audit trail")]
 
     def __str__(self) -> str:
@@ -67,6 +70,10 @@ class AuditChainHead(models.Model):
     chain = models.CharField(max_length=20, primary_key=True)
     sequence = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+
+    class Meta:
+        # Internal bookkeeping of the writer: no one is granted rights on it.
+        default_permissions = ()
 
     def __str__(self) -> str:
         return f"{self.chain}#{self.sequence}"

@@ -8,5 +8,5 @@ class PrivacyConfig(AppConfig):
     verbose_name = _("Data protection")
 
     def ready(self) -> None:
-        # The audit trail's provider (the audit app itself may not use this registry).
-        from rathaus.privacy import audit_data  # noqa: F401
+        # Providers of the apps below this one in the layers (they may not use the registry).
+        from rathaus.privacy import audit_data, notifications_data  # noqa: F401

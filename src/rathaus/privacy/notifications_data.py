@@ -1,4 +1,6 @@
-"""Notifications to a person: exported on request, deleted with the account."""
+"""Notifications to a person: exported on request, deleted with the account.
+
+Lives in the privacy app because notifications sits below it in the layers."""
 
 from typing import Any
 
