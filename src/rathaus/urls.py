@@ -26,6 +26,8 @@ urlpatterns = [
     path("", include("rathaus.oidc.urls")),
     path("", include("rathaus.devidp.urls")),
     path("", include("rathaus.legal.urls")),
+    path("", include("rathaus.catalog.urls")),
+    path("", include("rathaus.postfach.urls")),
     path("", include("rathaus.backoffice.urls")),
     path("", include("rathaus.kiosk.urls")),
     path("", include("rathaus.portal.urls")),

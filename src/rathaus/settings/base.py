@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "rathaus.api",
     # Domain apps, one per capability.
     "rathaus.legal",
+    "rathaus.catalog",
+    "rathaus.postfach",
     # Faces of the UI shell.
     "rathaus.portal",
     "rathaus.backoffice",
