@@ -68,3 +68,23 @@ def test_dry_run_changes_nothing(
     assert AccessibilityFeedback.objects.count() == 1
     assert "would change: deleted 1" in capsys.readouterr().out
     assert not AuditEvent.objects.filter(action="retention.applied").exists()
+
+
+def test_abandoned_registrations_and_old_withdrawn_consents_go(municipality: Municipality) -> None:
+    from rathaus.accounts.models import ConsentRecord, User
+    from tests.factories import UserFactory
+
+    abandoned = UserFactory(municipality=municipality, email_verified_at=None, last_login=None)
+    fresh = UserFactory(municipality=municipality, email_verified_at=None, last_login=None)
+    verified = UserFactory(municipality=municipality, email_verified_at=timezone.now())
+    User.objects.filter(pk__in=[abandoned.pk, verified.pk]).update(
+        date_joined=timezone.now() - timedelta(days=8)
+    )
+    old = ConsentRecord.objects.create(user=verified, purpose="sms", text_version="1")
+    ConsentRecord.objects.filter(pk=old.pk).update(
+        withdrawn_at=timezone.now() - timedelta(days=3 * 365 + 1)
+    )
+    active = ConsentRecord.objects.create(user=verified, purpose="terms", text_version="1")
+    retention_apply()
+    assert set(User.objects.values_list("pk", flat=True)) == {fresh.pk, verified.pk}
+    assert list(ConsentRecord.objects.values_list("pk", flat=True)) == [active.pk]

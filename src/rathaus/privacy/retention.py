@@ -30,6 +30,8 @@ class RetentionRule:
     anonymise: Callable[[models.QuerySet[Any]], int] | None = None
     #: extra filter, e.g. only closed cases: ``{"status": "closed"}``
     only: dict[str, Any] | None = None
+    #: the lookup from the model to its municipality
+    tenant_field: str = "municipality"
 
     def setting_key(self) -> str:
         return f"retention.{self.key}.days"
@@ -73,7 +75,8 @@ def retention_apply(*, now: datetime | None = None, dry_run: bool = False) -> li
         for municipality in Municipality.objects.all():
             cutoff = now - timedelta(days=rule_days(rule=rule, municipality=municipality))
             queryset = rule.model._default_manager.filter(
-                municipality=municipality, **{f"{rule.date_field}__lt": cutoff}, **(rule.only or {})
+                **{rule.tenant_field: municipality, f"{rule.date_field}__lt": cutoff},
+                **(rule.only or {}),
             )
             deleted = anonymised = 0
             with transaction.atomic():
