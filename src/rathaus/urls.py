@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("rathaus.audit.urls")),
     path("", include("rathaus.notifications.urls")),
     path("", include("rathaus.organisation.urls")),
+    path("", include("rathaus.workflow.urls")),
     path("", include("rathaus.oidc.urls")),
     path("", include("rathaus.devidp.urls")),
     path("", include("rathaus.legal.urls")),

@@ -84,7 +84,7 @@ ROLES: tuple[RoleSpec, ...] = (
         "Sachbearbeitung",
         "Clerk",
         "Bearbeitet die Vorgänge der Organisationseinheit.",
-        ("organisation.view_orgunit",),
+        ("organisation.view_orgunit", "workflow.work_on_tasks"),
     ),
     RoleSpec(
         "leitung",
@@ -113,7 +113,13 @@ ROLES: tuple[RoleSpec, ...] = (
         "Administration",
         "Administrator",
         "Pflegt Gemeindedaten, Organisationseinheiten und Rollen und vergibt Rollen.",
-        ("organisation.manage_units", "organisation.manage_roles", "core.change_municipality"),
+        (
+            "organisation.manage_units",
+            "organisation.manage_roles",
+            "core.change_municipality",
+            "workflow.manage_processes",
+            "workflow.monitor_instances",
+        ),
         is_privileged=True,
     ),
 )

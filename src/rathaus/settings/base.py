@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rathaus.notifications",
     "rathaus.privacy",
     "rathaus.organisation",
+    "rathaus.workflow",
     "rathaus.accounts",
     "rathaus.oidc",
     "rathaus.api",
@@ -349,3 +350,7 @@ RATHAUS_NOTIFICATION_RETENTION_DAYS = env_int("RATHAUS_NOTIFICATION_RETENTION_DA
 RATHAUS_OIDC_PROVIDERS = env_json("RATHAUS_OIDC_PROVIDERS", {})
 # The development identity provider at /dev-idp/. TEST ONLY: anyone can sign in at "high".
 RATHAUS_DEV_IDP = env_bool("RATHAUS_DEV_IDP", default=True)
+
+# Workflow: whether deploying a model that names an unregistered service-task handler is an
+# error (else a warning; running into it makes an incident either way).
+RATHAUS_WORKFLOW_STRICT_HANDLERS = env_bool("RATHAUS_WORKFLOW_STRICT_HANDLERS", default=False)
