@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("rathaus.legal.urls")),
     path("", include("rathaus.catalog.urls")),
     path("", include("rathaus.postfach.urls")),
+    path("", include("rathaus.applications.urls")),
     path("", include("rathaus.backoffice.urls")),
     path("", include("rathaus.kiosk.urls")),
     path("", include("rathaus.portal.urls")),

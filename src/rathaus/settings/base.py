@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "rathaus.legal",
     "rathaus.catalog",
     "rathaus.postfach",
+    "rathaus.applications",
     # Faces of the UI shell.
     "rathaus.portal",
     "rathaus.backoffice",
