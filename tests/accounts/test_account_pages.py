@@ -185,3 +185,13 @@ def test_closing_the_account(signed_in: Client, citizen: User) -> None:
         == 400
     )
     assert AuditEvent.objects.filter(action="accounts.deleted", actor_id=citizen.pk).exists()
+
+
+def test_sms_consent_switches_text_messages_on_and_off(signed_in: Client, citizen: User) -> None:
+    from rathaus.notifications.selectors import notification_preference_get
+
+    assert notification_preference_get(user=citizen).sms_enabled is False
+    signed_in.post("/konto/einwilligungen/", {"purpose": "sms", "action": "grant"})
+    assert notification_preference_get(user=citizen).sms_enabled is True
+    signed_in.post("/konto/einwilligungen/", {"purpose": "sms", "action": "withdraw"})
+    assert notification_preference_get(user=citizen).sms_enabled is False

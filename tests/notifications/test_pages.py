@@ -244,7 +244,7 @@ def test_preference_form_shows_the_defaults(signed_in: Client) -> None:
     form = response.context["form"]
     assert form.initial == {
         "email_enabled": True,
-        "sms_enabled": True,
+        "sms_enabled": False,
         "digest_frequency": "immediate",
     }
     html = response.content.decode()

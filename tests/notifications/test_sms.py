@@ -28,6 +28,12 @@ pytestmark = pytest.mark.django_db
 GERMAN_SMS = "Musterstadt: Ihr Antrag A-17 ist eingegangen."
 
 
+@pytest.fixture(autouse=True)
+def _sms_opt_in(citizen: User) -> None:
+    """Text messages are opt-in; the citizen of these tests has switched them on."""
+    NotificationPreference.objects.update_or_create(user=citizen, defaults={"sms_enabled": True})
+
+
 def _notify_sms(user: User, **kwargs: object) -> Notification:
     options: dict[str, object] = {
         "recipient": user,
@@ -73,7 +79,7 @@ def test_english_text_message(english_citizen: User) -> None:
 def test_without_number_or_consent_no_text_message_is_sent(
     citizen: User, english_citizen: User, django_capture_on_commit_callbacks: object
 ) -> None:
-    NotificationPreference.objects.create(user=citizen, sms_enabled=False)
+    NotificationPreference.objects.filter(user=citizen).update(sms_enabled=False)
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         no_number = _notify_sms(english_citizen)
         turned_off = _notify_sms(citizen)

@@ -60,7 +60,7 @@ class PrivilegedSecondFactorMiddleware:
         if (
             request.path.startswith(BACK_OFFICE_PREFIX)
             and user.is_authenticated
-            and user.is_staff
+            and (user.is_staff or user.is_superuser)
             and second_factor_required(user=user)
         ):
             method = session_trust_method(request)

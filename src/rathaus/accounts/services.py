@@ -30,7 +30,8 @@ from rathaus.core.errors import (
 )
 from rathaus.core.http import client_address
 from rathaus.core.models import Municipality
-from rathaus.notifications.services import notify
+from rathaus.notifications.selectors import notification_preference_get
+from rathaus.notifications.services import notification_preference_update, notify
 from rathaus.organisation.permissions import user_has_privileged_role
 from rathaus.privacy import personal_data
 from rathaus.privacy.personal_data import Erasure, Kept
@@ -307,6 +308,8 @@ def consent_grant(*, user: User, purpose: str, ip: str | None = None) -> Consent
         record = ConsentRecord.objects.create(
             user=user, purpose=purpose, text_version=version, ip=ip
         )
+        if purpose == ConsentRecord.Purpose.SMS:
+            _sms_preference_set(user=user, enabled=True, ip=ip)
         audit_record(
             municipality=user.municipality,
             action="accounts.consent.granted",
@@ -324,6 +327,8 @@ def consent_withdraw(*, user: User, purpose: str, ip: str | None = None) -> bool
         updated = ConsentRecord.objects.filter(
             user=user, purpose=purpose, withdrawn_at__isnull=True
         ).update(withdrawn_at=timezone.now())
+        if updated and purpose == ConsentRecord.Purpose.SMS:
+            _sms_preference_set(user=user, enabled=False, ip=ip)
         if updated:
             audit_record(
                 municipality=user.municipality,
@@ -334,6 +339,15 @@ def consent_withdraw(*, user: User, purpose: str, ip: str | None = None) -> bool
                 ip=ip,
             )
     return bool(updated)
+
+
+def _sms_preference_set(*, user: User, enabled: bool, ip: str | None) -> None:
+    # Text messages are opt-in: the consent switches the channel on and off.
+    preference = notification_preference_get(user=user)
+    notification_preference_update(
+        user=user, email_enabled=preference.email_enabled, sms_enabled=enabled,
+        digest_frequency=preference.digest_frequency, ip=ip,
+    )
 
 
 def consent_active(*, user: User, purpose: str) -> bool:
@@ -512,8 +526,8 @@ def profile_update(*, user: User, data: dict[str, Any], ip: str | None = None) -
 
 
 def second_factor_required(*, user: User) -> bool:
-    """Staff holding a privileged role must sign in with a second factor."""
-    return user.is_staff and user_has_privileged_role(user)
+    """Superusers and staff holding a privileged role must sign in with a second factor."""
+    return user.is_superuser or (user.is_staff and user_has_privileged_role(user))
 
 
 def account_deletion_preview(*, user: User) -> list[Kept]:

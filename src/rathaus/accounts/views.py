@@ -303,6 +303,17 @@ def password_reset_confirm_view(request: HttpRequest, token: str) -> HttpRespons
 # --- The account pages ---------------------------------------------------------------
 
 
+def _method_label(method: str) -> str:
+    if method.startswith("oidc:"):
+        return _("sign-in with %(provider)s") % {"provider": method.removeprefix("oidc:")}
+    labels = {
+        "password": _("password"),
+        "password+totp": _("password and authenticator app"),
+        "password+recovery_code": _("password and recovery code"),
+    }
+    return str(labels.get(method, method))
+
+
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def account_view(request: HttpRequest) -> HttpResponse:
@@ -312,7 +323,7 @@ def account_view(request: HttpRequest) -> HttpResponse:
         "accounts/account.html",
         {
             "trust_level": session_trust_level(request),
-            "trust_method": session_trust_method(request),
+            "trust_method_label": _method_label(session_trust_method(request)),
             "consents": selectors.consent_overview(user=user),
         },
     )

@@ -93,6 +93,14 @@ SPECS: dict[str, SettingSpec] = {
 }
 
 
+def _retention_spec(key: str) -> SettingSpec | None:
+    # Retention periods are declared by the apps (rathaus.privacy.retention); any rule's
+    # period may be overridden per municipality, from a day to a hundred years.
+    if key.startswith("retention.") and key.endswith(".days") and key.count(".") >= 2:
+        return SettingSpec(key, key, 0, 1, 36500, _("days"))
+    return None
+
+
 def municipal_setting(municipality: Municipality, key: str) -> int:
     """The value in force at ``municipality``."""
     spec = SPECS[key]
@@ -107,7 +115,7 @@ def municipal_settings_validate(values: dict[str, Any]) -> dict[str, int]:
     errors: dict[str, list[str]] = {}
     clean: dict[str, int] = {}
     for key, value in values.items():
-        spec = SPECS.get(key)
+        spec = SPECS.get(key) or _retention_spec(key)
         if spec is None:
             errors[key] = [str(_("Unknown setting."))]
             continue

@@ -118,7 +118,8 @@ class NotificationPreference(models.Model):
         verbose_name=_("user"),
     )
     email_enabled = models.BooleanField(_("e-mail"), default=True)
-    sms_enabled = models.BooleanField(_("text messages"), default=True)
+    # Text messages are opt-in: they go to a phone number and need consent.
+    sms_enabled = models.BooleanField(_("text messages"), default=False)
     digest_frequency = models.CharField(
         _("news from the town hall"),
         max_length=10,

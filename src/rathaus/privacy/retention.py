@@ -1,7 +1,7 @@
 """Retention: how long personal data is kept, applied by a scheduled task.
 
-A model declares a rule with ``@retention.rule(...)`` in its app's ``retention``
-module: which date field counts, how long by default (a per-municipality setting can
+A model declares a rule with ``retention.register(RetentionRule(...))`` in its app's
+``retention`` module: which date field counts, how long by default (a per-municipality setting can
 change it), and whether old rows are deleted or anonymised. ``retention_apply`` is safe
 to rerun: it only ever touches rows past their period, and writes what it did to the
 audit trail.

@@ -28,7 +28,8 @@ class Command(BaseCommand):
             "--worker",
             choices=["auto", "yes", "no"],
             default=os.environ.get("RATHAUS_SERVE_WORKER", "auto"),
-            help="Run the task worker in this process group (auto: when tasks use the database).",
+            help="Run the task worker and the scheduler in this process group "
+            "(auto: when tasks use the embedded database queue).",
         )
         parser.add_argument(
             "--no-collectstatic",
@@ -85,7 +86,12 @@ class Command(BaseCommand):
             options["worker"] == "auto" and settings.TASK_BACKEND == "database"
         )
         if run_worker:
-            children.append(Child(name="worker", essential=False, argv=rathaus_argv("db_worker")))
+            worker = (
+                rathaus_argv("rqworker", "--job-class", "django_tasks_rq.Job", "default")
+                if settings.TASK_BACKEND == "rq"
+                else rathaus_argv("db_worker")
+            )
+            children.append(Child(name="worker", essential=False, argv=worker))
             children.append(
                 Child(name="scheduler", essential=False, argv=rathaus_argv("scheduler"))
             )
