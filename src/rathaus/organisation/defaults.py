@@ -84,7 +84,7 @@ ROLES: tuple[RoleSpec, ...] = (
         "Sachbearbeitung",
         "Clerk",
         "Bearbeitet die Vorgänge der Organisationseinheit.",
-        ("organisation.view_orgunit", "workflow.work_on_tasks"),
+        ("organisation.view_orgunit", "workflow.work_on_tasks", "postfach.send_message"),
     ),
     RoleSpec(
         "leitung",

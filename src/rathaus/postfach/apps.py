@@ -6,3 +6,6 @@ class PostfachConfig(AppConfig):
     name = "rathaus.postfach"
     label = "postfach"
     verbose_name = _("Mailbox (Postfach)")
+
+    def ready(self) -> None:
+        from rathaus.postfach import signals  # noqa: F401  (connects the receivers)

@@ -121,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "rathaus.core.context_processors.rathaus",
                 "rathaus.notifications.context_processors.unread_count",
+                "rathaus.postfach.context_processors.unread_count",
             ],
         },
     }
