@@ -12,7 +12,12 @@ from rathaus.accounts.models import User
 from rathaus.core.models import Municipality
 from rathaus.organisation.models import OrgUnit, Role
 from rathaus.workflow import services
-from rathaus.workflow.handlers import HandlerContext, handler_unregister, workflow_handler
+from rathaus.workflow.handlers import (
+    HandlerContext,
+    handler_unregister,
+    handlers_load,
+    workflow_handler,
+)
 from rathaus.workflow.models import ProcessInstance, ServiceJob, UserTask
 from tests.organisation.factories import OrgUnitFactory, RoleFactory, RoleGrantFactory
 from tests.workflow.factories import staff_with_role
@@ -56,11 +61,19 @@ def handlers() -> Iterator[HandlerLog]:
 
         return handler
 
+    # Discover the modules' own handlers first, so the stand-ins replace them for the test
+    # and the real ones come back afterwards.
+    real = handlers_load()
     for name in SHIPPED_HANDLERS:
         workflow_handler(name, retries=2, backoff_seconds=10)(make(name))
     yield log
     for name in SHIPPED_HANDLERS:
         handler_unregister(name)
+        if name in real:
+            original = real[name]
+            workflow_handler(
+                name, retries=original.retries, backoff_seconds=original.backoff_seconds
+            )(original.function)
 
 
 @dataclass

@@ -266,7 +266,7 @@ def test_workflow_tick_runs_timers_retries_and_overdue(
 
     deploy(municipality, ("svc.bpmn", linear(service_task("call", "test.echo"))))
     start(municipality)
-    assert workflow_tick.call() == {"timers": 0, "jobs": 1, "overdue": 0}
+    assert workflow_tick.call() == {"timers": 0, "jobs": 1, "overdue": 0, "escalated": 0}
     assert handlers.names() == ["test.echo"]
 
 

@@ -176,7 +176,7 @@ def test_deploy_shipped_command(municipality: Municipality, handlers: HandlerLog
 def test_tick_command(municipality: Municipality) -> None:
     out = StringIO()
     call_command("workflow", "tick", stdout=out)
-    assert out.getvalue().strip() == "timers: 0, jobs: 0, overdue: 0"
+    assert out.getvalue().strip() == "timers: 0, jobs: 0, overdue: 0, escalated: 0"
 
 
 def test_only_process_managers_of_the_municipality_deploy(

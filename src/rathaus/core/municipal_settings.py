@@ -36,6 +36,15 @@ SPECS: dict[str, SettingSpec] = {
             480,
             _("minutes"),
         ),
+        # Workflow: escalation of overdue tasks to the unit's lead.
+        SettingSpec(
+            "workflow.escalation_grace_days",
+            _("Days an overdue task waits before its lead is told"),
+            2,
+            1,
+            30,
+            _("days"),
+        ),
         # Postfach: a notice counts as not delivered if unread this long (§ 41 (2a) VwVerfG).
         SettingSpec(
             "postfach.retrieval_days",

@@ -22,11 +22,21 @@ def _municipality_id(user: User) -> int:
 
 def user_task_for_user(*, user: User, task_id: int) -> UserTask:
     """A task of the user's municipality that the user may see: assigned to them, one they
-    are a candidate for, or any with the monitoring permission. 404 for another tenant's
-    task, 403 for a task of their municipality that isn't theirs."""
+    are a candidate for, one they completed, or any with the monitoring permission.
+
+    Everything else is 404, also a task of another unit of the same municipality: task ids
+    are sequential, and whether a case exists in another department is not the asker's
+    business (the inbox does not list it either)."""
     task = (
-        UserTask.objects.select_related("instance", "candidate_org_unit")
-        .defer("instance__engine_state")
+        UserTask.objects.select_related(
+            "instance",
+            "instance__version",
+            "instance__version__definition",
+            "candidate_org_unit",
+            "assignee",
+            "completed_by",
+        )
+        .defer("instance__engine_state", "instance__mirror", "instance__version__metadata")
         .filter(pk=task_id, municipality_id=_municipality_id(user))
         .first()
     )
@@ -36,7 +46,7 @@ def user_task_for_user(*, user: User, task_id: int) -> UserTask:
         return task
     if user_can(user=user, permission=PERMISSION_MONITOR, org_unit=None):
         return task
-    raise PermissionDenied()
+    raise NotFound()
 
 
 def instance_for_monitor(*, user: User, instance_id: int) -> ProcessInstance:

@@ -183,6 +183,8 @@ class UserTask(TenantModel):
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
     overdue_at = models.DateTimeField(_("overdue since"), null=True, blank=True)
+    # Set when the leads were told that the task stayed overdue past the grace period.
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -369,3 +371,33 @@ class InstanceEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.element_id}"
+
+
+class TaskComment(TenantModel):
+    """A note a person left on a task, for colleagues and for the case record.
+
+    Comments are kept with the instance (the record of how a case was decided) and are
+    never edited; a correction is a new comment.
+    """
+
+    MAX_LENGTH = 4000
+
+    task = models.ForeignKey(UserTask, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    text = models.TextField(_("comment"), max_length=MAX_LENGTH)
+
+    class Meta:
+        verbose_name = _("task comment")
+        verbose_name_plural = _("task comments")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index("task", "created_at", name="workflow_comment_task")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on task {self.task_id}"

@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.db.models import Max, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_duration
 from django.utils.translation import gettext as _
@@ -35,7 +37,9 @@ from django_tasks import task_backends
 from rathaus.audit.services import audit_record
 from rathaus.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from rathaus.core.models import Municipality
-from rathaus.organisation.models import OrgUnit, Role
+from rathaus.core.municipal_settings import SPECS, municipal_setting
+from rathaus.notifications.services import notify
+from rathaus.organisation.models import OrgUnit, Role, RoleGrant
 from rathaus.organisation.permissions import user_can
 from rathaus.workflow import engine
 from rathaus.workflow.engine import (
@@ -61,6 +65,7 @@ from rathaus.workflow.models import (
     ProcessSource,
     ProcessVersion,
     ServiceJob,
+    TaskComment,
     Timer,
     UserTask,
 )
@@ -70,6 +75,7 @@ from rathaus.workflow.selectors import (
     PERMISSION_MONITOR,
     candidate_by_rules,
     user_is_candidate,
+    user_task_candidates,
 )
 from rathaus.workflow.taskforms import form_data_clean, task_form_fields
 from rathaus.workflow.validation import ModelInvalid, Problem, model_analyse
@@ -998,16 +1004,24 @@ def timers_fire(*, now: datetime | None = None, limit: int = 200) -> int:
 
 
 def user_tasks_overdue_mark(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Note open tasks whose due date has passed (once each) in their history.
+    """Note open tasks whose due date has passed (once each) in their history, and remind
+    the assignee (or, for an unclaimed task, its candidates) by e-mail and in-app message.
 
-    Calls the handler ``workflow.task_overdue`` if a module registered one (e.g. to tell
-    the unit by e-mail); its failure is logged, not retried.
+    Also calls the handler ``workflow.task_overdue`` if a module registered one (e.g. to
+    tell a citizen that the case takes longer); its failure is logged, not retried.
+    After the grace period ``user_tasks_escalate`` tells the unit's leads.
     """
     now = now or timezone.now()
     tasks = list(
         UserTask.objects.filter(
             status=UserTask.Status.OPEN, due_at__lte=now, overdue_at__isnull=True
-        ).select_related("instance", "municipality")[:limit]
+        ).select_related(
+            "instance",
+            "instance__version__definition",
+            "municipality",
+            "candidate_org_unit",
+            "assignee",
+        )[:limit]
     )
     handler = handler_get("workflow.task_overdue")
     for task in tasks:
@@ -1017,13 +1031,20 @@ def user_tasks_overdue_mark(*, now: datetime | None = None, limit: int = 500) ->
             )
             if not updated:
                 continue
+            recipients = _overdue_recipients(task)
             InstanceEvent.objects.create(
                 municipality_id=task.municipality_id,
                 instance_id=task.instance_id,
                 kind="task_overdue",
                 element_id=task.element_id,
-                data={"task": task.pk, "due_at": task.due_at.isoformat() if task.due_at else None},
+                data={
+                    "task": task.pk,
+                    "due_at": task.due_at.isoformat() if task.due_at else None,
+                    "reminded": [user.pk for user in recipients],
+                },
             )
+            for recipient in recipients:
+                _task_notify(task, recipient, event="workflow.task_overdue")
             if handler is not None:
                 try:
                     with transaction.atomic():
@@ -1033,6 +1054,150 @@ def user_tasks_overdue_mark(*, now: datetime | None = None, limit: int = 500) ->
                 except Exception:
                     logger.exception("overdue handler failed", extra={"task": task.pk})
     return len(tasks)
+
+
+#: Days a task may stay overdue before its unit's leads are told (per municipality:
+#: the setting ``workflow.escalation_grace_days`` once ``core.municipal_settings`` has it).
+ESCALATION_GRACE_DAYS = 2
+ESCALATION_SETTING = "workflow.escalation_grace_days"
+#: The role whose holders lead a unit (``organisation/defaults.py``).
+LEAD_ROLE_KEY = "leitung"
+#: Reminders and escalations go to at most this many people (a unit-wide task in a big
+#: department should not mail everyone; the inbox shows it to all of them anyway).
+MAX_NOTIFIED = 50
+
+
+def escalation_grace(municipality: Municipality) -> timedelta:
+    """How long after its due date an open task is escalated to the leads."""
+    if ESCALATION_SETTING in SPECS:
+        return timedelta(days=municipal_setting(municipality, ESCALATION_SETTING))
+    return timedelta(days=ESCALATION_GRACE_DAYS)
+
+
+def user_tasks_escalate(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Escalate open tasks still overdue after the grace period: tell the leads (role
+    ``leitung``) of the task's unit, or of the nearest unit above that has any, and mark
+    the task escalated (once). Returns the number of tasks escalated.
+
+    A task without a unit goes to the leads at the root unit. Without any lead the task is
+    still marked, and the history says that nobody could be told.
+    """
+    now = now or timezone.now()
+    # The shortest grace a municipality can choose bounds the query; each task is then
+    # checked against its own municipality's grace.
+    shortest = timedelta(days=1)
+    candidates = list(
+        UserTask.objects.filter(
+            status=UserTask.Status.OPEN,
+            overdue_at__isnull=False,
+            escalated_at__isnull=True,
+            due_at__lte=now - shortest,
+        )
+        .select_related(
+            "instance",
+            "instance__version__definition",
+            "municipality",
+            "candidate_org_unit",
+            "assignee",
+        )
+        .order_by("due_at", "pk")[:limit]
+    )
+    grace: dict[int, timedelta] = {}
+    escalated = 0
+    for task in candidates:
+        if task.municipality_id not in grace:
+            grace[task.municipality_id] = escalation_grace(task.municipality)
+        assert task.due_at is not None
+        if task.due_at + grace[task.municipality_id] > now:
+            continue
+        with transaction.atomic():
+            updated = UserTask.objects.filter(
+                pk=task.pk, status=UserTask.Status.OPEN, escalated_at__isnull=True
+            ).update(escalated_at=now, updated_at=now)
+            if not updated:
+                continue
+            leads = user_task_leads(task=task)
+            InstanceEvent.objects.create(
+                municipality_id=task.municipality_id,
+                instance_id=task.instance_id,
+                kind="task_escalated",
+                element_id=task.element_id,
+                data={"task": task.pk, "leads": [lead.pk for lead in leads]},
+            )
+            for lead in leads:
+                _task_notify(task, lead, event="workflow.task_escalated")
+            if not leads:
+                logger.warning("overdue task has no lead to escalate to", extra={"task": task.pk})
+        escalated += 1
+    return escalated
+
+
+def user_task_leads(*, task: UserTask) -> list[User]:
+    """The leads an overdue task is escalated to: active staff holding the role
+    ``leitung`` at the task's unit, else at the nearest unit above it that has any (a
+    grant above counts only if it includes subunits). Without a unit: the root's leads."""
+    unit = task.candidate_org_unit
+    if unit is not None:
+        chain = [unit.pk, *reversed(unit.ancestor_ids)]  # nearest first
+    else:
+        chain = list(
+            OrgUnit.objects.filter(
+                municipality_id=task.municipality_id, parent__isnull=True
+            ).values_list("pk", flat=True)
+        )
+    grants = list(
+        RoleGrant.objects.filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gte=timezone.localdate()),
+            municipality_id=task.municipality_id,
+            role__key=LEAD_ROLE_KEY,
+            org_unit_id__in=chain,
+            user__is_active=True,
+            user__municipality_id=task.municipality_id,
+        ).values_list("org_unit_id", "user_id", "include_subunits")
+    )
+    for level, unit_id in enumerate(chain):
+        user_ids = {
+            user_id
+            for grant_unit, user_id, include_subunits in grants
+            if grant_unit == unit_id and (level == 0 or include_subunits or unit is None)
+        }
+        if user_ids:
+            return list(
+                get_user_model()
+                .objects.filter(pk__in=user_ids)
+                .order_by("last_name", "first_name", "pk")[:MAX_NOTIFIED]
+            )
+    return []
+
+
+def _overdue_recipients(task: UserTask) -> list[User]:
+    if task.assignee is not None:
+        return [task.assignee] if task.assignee.is_active else []
+    return list(user_task_candidates(task=task, include_superusers=False)[:MAX_NOTIFIED])
+
+
+def _task_notify(task: UserTask, recipient: User, *, event: str) -> None:
+    """Tell ``recipient`` about ``task`` (reminder or escalation) by e-mail and in-app."""
+    definition = task.instance.version.definition
+    path = reverse("workflow:task_detail", args=[task.pk])
+    due_at = timezone.localtime(task.due_at) if task.due_at else None
+    notify(
+        recipient=recipient,
+        event=event,
+        key=f"task-{task.pk}",
+        template=event.replace(".", "_"),
+        context={
+            "task_name": task.name,
+            "process_name": definition.name,
+            "instance": task.instance_id,
+            "due_at": due_at.strftime("%d.%m.%Y %H:%M") if due_at else "",
+            "assignee": task.assignee.get_full_name() if task.assignee else "",
+            "unit": task.candidate_org_unit.code if task.candidate_org_unit else "",
+            "path": path,
+        },
+        channels=("email", "inapp"),
+        url=path,
+    )
 
 
 # --- service jobs ----------------------------------------------------------------------
@@ -1511,3 +1676,51 @@ def user_task_complete(
 def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(json.dumps(dict(data), default=_json_default))
     return result
+
+
+# --- comments --------------------------------------------------------------------------
+
+
+def user_task_comment_add(*, task: UserTask, user: User, text: str) -> TaskComment:
+    """Leave a comment on a task the person may see (a candidate, the assignee, whoever
+    completed it, or a monitor). Comments are never changed; the history notes each one.
+
+    Raises ``ValidationFailed`` (field ``text``) for an empty or too long comment and
+    ``PermissionDenied`` for someone who may not see the task.
+    """
+    text = (text or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise ValidationFailed(fields={"text": [_("Write a comment.")]})
+    if len(text) > TaskComment.MAX_LENGTH:
+        raise ValidationFailed(
+            fields={
+                "text": [
+                    _("Enter at most %(limit)d characters.") % {"limit": TaskComment.MAX_LENGTH}
+                ]
+            }
+        )
+    if "\x00" in text:
+        raise ValidationFailed(fields={"text": [_("The text contains invalid characters.")]})
+    if getattr(user, "municipality_id", None) != task.municipality_id:
+        raise NotFound()
+    with transaction.atomic():
+        task = _task_locked(task)
+        allowed = (
+            user_is_candidate(user=user, task=task)
+            or task.completed_by_id == user.pk
+            or user_can(user=user, permission=PERMISSION_MONITOR, org_unit=None)
+        )
+        if not allowed:
+            raise PermissionDenied(_("You may not work on this task."))
+        comment = TaskComment.objects.create(
+            municipality_id=task.municipality_id, task=task, author=user, text=text
+        )
+        InstanceEvent.objects.create(
+            municipality_id=task.municipality_id,
+            instance_id=task.instance_id,
+            kind="task_commented",
+            element_id=task.element_id,
+            actor=user,
+            data={"task": task.pk, "comment": comment.pk},
+        )
+    return comment

@@ -35,9 +35,11 @@ def signal_deliver(
 @periodic(every=timedelta(seconds=30))
 @task()
 def workflow_tick() -> dict[str, int]:
-    """Fire due timers, run due service-call retries and note overdue tasks."""
+    """Fire due timers, run due service-call retries, remind about overdue tasks and
+    escalate those still overdue after the grace period."""
     return {
         "timers": services.timers_fire(),
         "jobs": services.service_jobs_due_run(),
         "overdue": services.user_tasks_overdue_mark(),
+        "escalated": services.user_tasks_escalate(),
     }

@@ -1,7 +1,7 @@
 """``rathaus workflow deploy-shipped --municipality SLUG``: deploy the shipped process models.
 
-Also ``rathaus workflow tick``: fire due timers and retries once (what the scheduler does
-every 30 seconds), for operators and scripts.
+Also ``rathaus workflow tick``: fire due timers and retries, remind about overdue tasks and
+escalate them once (what the scheduler does every 30 seconds), for operators and scripts.
 """
 
 from typing import Any
@@ -37,7 +37,10 @@ class Command(BaseCommand):
             timers = services.timers_fire()
             jobs = services.service_jobs_due_run()
             overdue = services.user_tasks_overdue_mark()
-            self.stdout.write(f"timers: {timers}, jobs: {jobs}, overdue: {overdue}")
+            escalated = services.user_tasks_escalate()
+            self.stdout.write(
+                f"timers: {timers}, jobs: {jobs}, overdue: {overdue}, escalated: {escalated}"
+            )
 
     def deploy_shipped(self, *, slug: str) -> None:
         municipality = Municipality.objects.filter(slug=slug).first()
