@@ -98,6 +98,8 @@ pytest-postgres:
 
 bench: setup
 	$(BIN)/python bench/portal.py
+	$(BIN)/python bench/catalog.py
+	$(BIN)/python bench/workflow.py
 
 clean:
 	rm -rf $(VENV) var frontend/node_modules frontend/dist

@@ -3,12 +3,14 @@
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from rathaus.catalog.apis import api_urlpatterns as catalog_api
 from rathaus.core import views as core_views
 from rathaus.legal.apis import api_urlpatterns as legal_api
 
 api_v1 = [
     path("", include("rathaus.api.urls")),
     path("", include(legal_api)),
+    path("", include(catalog_api)),
 ]
 
 urlpatterns = [

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from rathaus.accounts.models import User
 from rathaus.accounts.services import user_create
+from rathaus.catalog.services import catalog_demo_load
 from rathaus.core.models import Municipality
 from rathaus.legal.services import legal_pages_ensure
 from rathaus.organisation.models import OrgUnit, Role, RoleGrant
@@ -149,6 +150,9 @@ def demo_load() -> list[DemoLogin]:
             )
             legal_pages_ensure(municipality=municipality)
             units = organisation_defaults_ensure(municipality=municipality)
+            if spec.slug == "musterstadt":
+                # The real Munich service database (CC BY 4.0) from the shared data folder.
+                catalog_demo_load(municipality=municipality)
             domain = spec.email.split("@", 1)[1]
             for person in PEOPLE:
                 user = _ensure_user(municipality=municipality, person=person, domain=domain)
