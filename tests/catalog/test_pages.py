@@ -125,7 +125,8 @@ def test_the_service_page_has_everything_a_citizen_needs(
 ) -> None:
     office = catalogue["office"]
     _page(client, "/leistungen/personalausweis/")  # warms the tenant cache
-    with django_assert_num_queries(5):
+    # the service, its keys, offices, categories, life situations; its online form
+    with django_assert_num_queries(6):
         page = _page(client, "/leistungen/personalausweis/")
     assert "<h1>Personalausweis</h1>" in page
     assert "<p>Bringen Sie ein <strong>Passfoto</strong> mit.</p>" in page
@@ -284,7 +285,8 @@ def test_the_real_catalogue_renders(
         index = _page(client, "/leistungen/")
     assert 'href="/leistungen/lebenslagen/umzug/"' in index
     _page(client, "/leistungen/personalausweis/")  # warms the tenant cache
-    with django_assert_num_queries(5):
+    # the service, its keys, offices, categories, life situations; its online form
+    with django_assert_num_queries(6):
         page = _page(client, "/leistungen/personalausweis/")
     assert "<h1>Personalausweis</h1>" in page
     assert "Landeshauptstadt München, Servicedatenbank, " in page

@@ -345,8 +345,11 @@ def _sms_preference_set(*, user: User, enabled: bool, ip: str | None) -> None:
     # Text messages are opt-in: the consent switches the channel on and off.
     preference = notification_preference_get(user=user)
     notification_preference_update(
-        user=user, email_enabled=preference.email_enabled, sms_enabled=enabled,
-        digest_frequency=preference.digest_frequency, ip=ip,
+        user=user,
+        email_enabled=preference.email_enabled,
+        sms_enabled=enabled,
+        digest_frequency=preference.digest_frequency,
+        ip=ip,
     )
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from rathaus.accounts.models import User
 from rathaus.accounts.services import user_create
+from rathaus.applications.demo import applications_demo_load
 from rathaus.catalog.services import catalog_demo_load
 from rathaus.core.models import Municipality
 from rathaus.legal.services import legal_pages_ensure
@@ -153,6 +154,7 @@ def demo_load() -> list[DemoLogin]:
             if spec.slug == "musterstadt":
                 # The real Munich service database (CC BY 4.0) from the shared data folder.
                 catalog_demo_load(municipality=municipality)
+                applications_demo_load(municipality=municipality)
             domain = spec.email.split("@", 1)[1]
             for person in PEOPLE:
                 user = _ensure_user(municipality=municipality, person=person, domain=domain)

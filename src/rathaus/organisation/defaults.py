@@ -84,7 +84,12 @@ ROLES: tuple[RoleSpec, ...] = (
         "Sachbearbeitung",
         "Clerk",
         "Bearbeitet die Vorgänge der Organisationseinheit.",
-        ("organisation.view_orgunit", "workflow.work_on_tasks", "postfach.send_message"),
+        (
+            "organisation.view_orgunit",
+            "workflow.work_on_tasks",
+            "postfach.send_message",
+            "applications.handle_application",
+        ),
     ),
     RoleSpec(
         "leitung",
@@ -119,6 +124,7 @@ ROLES: tuple[RoleSpec, ...] = (
             "core.change_municipality",
             "workflow.manage_processes",
             "workflow.monitor_instances",
+            "applications.manage_forms",
         ),
         is_privileged=True,
     ),

@@ -356,3 +356,12 @@ RATHAUS_DEV_IDP = env_bool("RATHAUS_DEV_IDP", default=True)
 # Workflow: whether deploying a model that names an unregistered service-task handler is an
 # error (else a warning; running into it makes an incident either way).
 RATHAUS_WORKFLOW_STRICT_HANDLERS = env_bool("RATHAUS_WORKFLOW_STRICT_HANDLERS", default=False)
+
+# Online applications: the payment provider (ePayBL or a card provider plugs in here; the
+# test provider only pretends) and the scanner uploaded documents pass through.
+RATHAUS_PAYMENT_PROVIDER = env_str(
+    "RATHAUS_PAYMENT_PROVIDER", "rathaus.applications.payments.TestPaymentProvider"
+)
+RATHAUS_DOCUMENT_SCANNER = env_str(
+    "RATHAUS_DOCUMENT_SCANNER", "rathaus.applications.documents.BasicScanner"
+)

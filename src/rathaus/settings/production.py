@@ -45,3 +45,5 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
 RATHAUS_SMS_GATEWAY = env_str("RATHAUS_SMS_GATEWAY", "")
 # The development identity provider never runs in production.
 RATHAUS_DEV_IDP = False
+# No online payment unless a real provider is configured (fees are then owed).
+RATHAUS_PAYMENT_PROVIDER = env_str("RATHAUS_PAYMENT_PROVIDER", "")
