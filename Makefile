@@ -100,6 +100,7 @@ bench: setup
 	$(BIN)/python bench/portal.py
 	$(BIN)/python bench/catalog.py
 	$(BIN)/python bench/workflow.py
+	$(BIN)/python bench/applications.py
 
 clean:
 	rm -rf $(VENV) var frontend/node_modules frontend/dist

@@ -55,6 +55,10 @@ SIZE_WARNING = 250 * 1024
 CITIZEN = "buerger@musterstadt.example"
 EDITOR = "redaktion@musterstadt.example"
 ADMIN = "admin@musterstadt.example"
+CLERK = "sachbearbeitung@musterstadt.example"
+# A service of the demo catalogue with an online form (applications/demo.py: the resident
+# parking permit, Munich's service 1072043, imported under this slug).
+APPLY_SERVICE = "bewohnerparkausweis"
 
 
 class ScreenshotError(Exception):
@@ -241,6 +245,7 @@ def take_all(base: str, constants: dict[str, str]) -> list[Path]:
                 ("/barrierefreiheit/", "accessibility.png"),
                 ("/registrieren/", "register.png"),
                 ("/kiosk/", "kiosk.png"),
+                ("/leistungen/suche/?q=Personalausweis", "services.png"),
             ]:
                 page.goto(base + path)
                 shoot(page, name, taken)
@@ -253,6 +258,19 @@ def take_all(base: str, constants: dict[str, str]) -> list[Path]:
             page.goto(base + "/anmelden/oidc/devidp/?next=/konto/")
             page.wait_for_url("**/dev-idp/authorize?**")
             shoot(page, "devidp.png", taken)
+            # The first page of an application form: start one (a draft) and stop there.
+            response = page.goto(f"{base}/leistungen/{APPLY_SERVICE}/antrag/")
+            if response is None or response.status != 200:
+                status = response.status if response else "no response"
+                raise ScreenshotError(f"no application form for {APPLY_SERVICE} ({status})")
+            page.locator("main form.form button[type=submit]").first.click()
+            page.wait_for_url("**/konto/antraege/*/**")
+            shoot(page, "apply.png", taken)
+
+        def clerk(page: Any) -> None:
+            sign_in(page, base, email=CLERK, password=password, next_path="/verwaltung/aufgaben/")
+            page.wait_for_url(base + "/verwaltung/aufgaben/")
+            shoot(page, "inbox.png", taken)
 
         def editor(page: Any) -> None:
             sign_in(page, base, email=EDITOR, password=password, next_path="/verwaltung/")
@@ -274,7 +292,7 @@ def take_all(base: str, constants: dict[str, str]) -> list[Path]:
             shoot(page, "audit.png", taken)
 
         try:
-            for work in (visitor, citizen, editor, administrator):
+            for work in (visitor, citizen, clerk, editor, administrator):
                 session(work)
         finally:
             browser.close()

@@ -1,4 +1,4 @@
-"""The legal delivery of a notice (§ 41 (2a) VwVerfG), with time travel.
+"""The legal delivery of a notice (§ 41 (2a) VwVfG), with time travel.
 
 Consent missing: refused and recorded. Consent given: sent, announced by an e-mail without
 content over real SMTP, retrieval recorded once, deemed delivered on the next calendar day

@@ -126,7 +126,7 @@ class ConsentRecord(models.Model):
 
     class Purpose(models.TextChoices):
         TERMS = "terms", _("Terms of use of the citizen account")
-        POSTFACH = "postfach", _("Digital delivery of notices to the mailbox (§ 41 (2a) VwVerfG)")
+        POSTFACH = "postfach", _("Digital delivery of notices to the mailbox (§ 41 (2a) VwVfG)")
         SMS = "sms", _("Notifications by text message")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consents")

@@ -75,7 +75,7 @@ def document_for_citizen(
 ) -> Document:
     """A file of the citizen's own application: their uploads and the receipt. The notice
     is not here: it is retrieved in the Postfach, where the retrieval is recorded
-    (§ 41 (2a) VwVerfG)."""
+    (§ 41 (2a) VwVfG)."""
     application = application_for_citizen(
         user=user, municipality=municipality, application_id=application_id
     )

@@ -26,7 +26,7 @@ DEFAULT_SEARCH_ENGINE = "rathaus.catalog.search.KeywordSearch"
 
 def search_engine() -> ServiceSearchEngine:
     """The configured engine (``RATHAUS_CATALOG_SEARCH_ENGINE``, a dotted class path)."""
-    path = getattr(settings, "RATHAUS_CATALOG_SEARCH_ENGINE", DEFAULT_SEARCH_ENGINE)
+    path = settings.RATHAUS_CATALOG_SEARCH_ENGINE or DEFAULT_SEARCH_ENGINE
     engine: ServiceSearchEngine = import_string(path)()
     return engine
 

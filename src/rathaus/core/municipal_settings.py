@@ -45,7 +45,7 @@ SPECS: dict[str, SettingSpec] = {
             30,
             _("days"),
         ),
-        # Postfach: a notice counts as not delivered if unread this long (§ 41 (2a) VwVerfG).
+        # Postfach: a notice counts as not delivered if unread this long (§ 41 (2a) VwVfG).
         SettingSpec(
             "postfach.retrieval_days",
             _("Days to retrieve a notice from the mailbox"),

@@ -4,7 +4,7 @@ A ``Message`` lies in one citizen's mailbox and belongs to one org unit: the uni
 (outbound: a notice, a request, information) or the citizen wrote to it (inbound: a reply).
 Every outbound message has one ``Delivery``, the record of sending, announcing by e-mail
 and retrieval; for a notice (Bescheid) it is the proof of delivery under § 41 (2a)
-VwVerfG (ADR 0013). A notice that is not retrieved in time gets a ``DeliveryFollowUp``:
+VwVfG (ADR 0013). A notice that is not retrieved in time gets a ``DeliveryFollowUp``:
 staff of the unit must deliver it another way.
 """
 
@@ -160,7 +160,7 @@ class Attachment(TenantModel):
 class Delivery(TenantModel):
     """How an outbound message reached the citizen: sent, announced, retrieved (or not).
 
-    ``is_formal`` marks a notice delivered under § 41 (2a) VwVerfG: only with consent
+    ``is_formal`` marks a notice delivered under § 41 (2a) VwVfG: only with consent
     (recorded here), deemed delivered on the day after retrieval, failed if not retrieved
     within ``postfach.retrieval_days`` days of the announcement.
     """

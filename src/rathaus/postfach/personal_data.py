@@ -89,7 +89,7 @@ class PostfachData:
                 ),
                 why=_(
                     "The town hall must be able to prove when a notice was delivered "
-                    "(§ 41 (2a) VwVerfG) as long as it can be challenged and records law "
+                    "(§ 41 (2a) VwVfG) as long as it can be challenged and records law "
                     "requires it."
                 ),
                 until=_("%(years)d years after the notice was sent")

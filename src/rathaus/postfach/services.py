@@ -1,6 +1,6 @@
 """Writes of the mailbox: sending, opening, replying, the delivery check, follow-ups.
 
-The legal rules of § 41 (2a) VwVerfG live here (ADR 0013): a notice goes to the mailbox
+The legal rules of § 41 (2a) VwVfG live here (ADR 0013): a notice goes to the mailbox
 only with the citizen's consent; an e-mail without content announces it; its first
 retrieval is recorded and it counts as delivered on the next calendar day (Europe/Berlin);
 unretrieved after ``postfach.retrieval_days`` days of the announcement it is not
@@ -227,7 +227,7 @@ def message_send(
     ``sender_unit`` (else ``PermissionDenied``). ``sender=None`` is for processes acting
     on the unit's behalf (their caller answers for the right). ``kind`` is one of
     ``Message.Kind`` except ``reply``; a notice (``Kind.NOTICE``) is delivered formally
-    under § 41 (2a) VwVerfG and needs the recipient's active consent to digital delivery:
+    under § 41 (2a) VwVfG and needs the recipient's active consent to digital delivery:
     without it ``NoConsent`` (code ``no_consent``) is raised and the refusal audited, so
     the caller sends the notice by post. ``body`` is plain text, or HTML with
     ``html=True`` (sanitised). ``attachments``: PDF, PNG, JPEG, plain text (see

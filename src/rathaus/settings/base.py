@@ -365,3 +365,8 @@ RATHAUS_PAYMENT_PROVIDER = env_str(
 RATHAUS_DOCUMENT_SCANNER = env_str(
     "RATHAUS_DOCUMENT_SCANNER", "rathaus.applications.documents.BasicScanner"
 )
+
+# Catalogue search: the engine behind the search box (the service assistant plugs in here).
+RATHAUS_CATALOG_SEARCH_ENGINE = env_str(
+    "RATHAUS_CATALOG_SEARCH_ENGINE", "rathaus.catalog.search.KeywordSearch"
+)
