@@ -34,6 +34,7 @@ from rathaus.accounts.tokens import token_check
 from rathaus.accounts.trust import TrustLevel, session_trust_level, session_trust_method
 from rathaus.audit.services import audit_record
 from rathaus.core.errors import ApplicationError
+from rathaus.core.forms import form_show_error
 from rathaus.core.http import client_address
 from rathaus.core.tenancy import request_municipality
 from rathaus.privacy.export import personal_data_collect, personal_data_json
@@ -51,15 +52,6 @@ def _safe_next(request: HttpRequest, default: str = "") -> str:
     ):
         return target
     return default or reverse("accounts:account")
-
-
-def _form_error(form: Any, error: ApplicationError) -> None:
-    if error.fields:
-        for field, problems in error.fields.items():
-            for problem in problems:
-                form.add_error(field if field in form.fields else None, problem)
-    else:
-        form.add_error(None, str(error.message))
 
 
 def _user(request: HttpRequest) -> User:
@@ -94,7 +86,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 response["Retry-After"] = str(error.retry_after)
                 return response
             except ApplicationError as error:
-                _form_error(form, error)
+                form_show_error(form, error)
                 status = 400
             else:
                 if not user.is_staff and user.email_verified_at is None:
@@ -143,7 +135,7 @@ def second_factor_view(request: HttpRequest) -> HttpResponse:
                     request=request, user=user, code=form.cleaned_data["code"]
                 )
             except ApplicationError as error:
-                _form_error(form, error)
+                form_show_error(form, error)
                 status = error.status
             else:
                 request.session.pop(PENDING_2FA, None)
@@ -194,7 +186,7 @@ def register_view(request: HttpRequest) -> HttpResponse:
                     ip=client_address(request),
                 )
             except ApplicationError as error:
-                _form_error(form, error)
+                form_show_error(form, error)
                 status = 400
             else:
                 return render(request, "accounts/check_mailbox.html", {"email": data["email"]})
@@ -292,7 +284,7 @@ def password_reset_confirm_view(request: HttpRequest, token: str) -> HttpRespons
                     ip=client_address(request),
                 )
             except ApplicationError as error:
-                _form_error(form, error)
+                form_show_error(form, error)
             else:
                 messages.success(request, _("Your password was changed. Please sign in."))
                 return redirect("accounts:login")
@@ -366,7 +358,7 @@ def security_view(request: HttpRequest) -> HttpResponse:
                         ip=client_address(request),
                     )
                 except ApplicationError as error:
-                    _form_error(form, error)
+                    form_show_error(form, error)
                     status = 400
                 else:
                     request.session.pop(TOTP_SETUP, None)
@@ -420,7 +412,7 @@ def reauth_view(request: HttpRequest) -> HttpResponse:
                     request=request, user=user, code=form.cleaned_data.get("code", "")
                 )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_show_error(form, error)
         else:
             reauth_mark(request)
             return redirect(_safe_next(request))
@@ -481,7 +473,7 @@ def delete_account_view(request: HttpRequest) -> HttpResponse:
                     request=request, email=user.email, password=form.cleaned_data["password"]
                 )
             except ApplicationError as error:
-                _form_error(form, error)
+                form_show_error(form, error)
             else:
                 report = services.account_delete(user=user, ip=client_address(request))
                 logout(request)

@@ -13,7 +13,6 @@ import json
 import re
 from typing import Any, cast
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -55,6 +54,7 @@ from rathaus.applications.models import (
 from rathaus.applications.payments import TestPaymentProvider
 from rathaus.catalog.access import service_for_public
 from rathaus.core.errors import ApplicationError
+from rathaus.core.forms import form_show_error
 from rathaus.core.http import client_address
 from rathaus.core.tenancy import request_municipality
 from rathaus.oidc.links import step_up_url
@@ -70,16 +70,6 @@ _DOCUMENT_ACTION = re.compile(r"^delete_document:(\d{1,18})$")
 
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def _errors_into(form: forms.Form, error: ApplicationError) -> None:
-    """A service's refusal shown in the form: per field where it names one."""
-    if not error.fields:
-        form.add_error(None, str(error.message))
-        return
-    for field, problems in error.fields.items():
-        for problem in problems:
-            form.add_error(field if field in form.fields else None, problem)
 
 
 def _download(document: Document) -> HttpResponse:
@@ -145,7 +135,7 @@ def service_apply(request: HttpRequest, slug: str) -> HttpResponse:
                     idempotency_key=form.cleaned_data["idempotency_key"],
                 )
             except ApplicationError as error:
-                _errors_into(form, error)
+                form_show_error(form, error)
                 status = error.status
             else:
                 return redirect("applications:step", application.pk, 1)
@@ -580,7 +570,7 @@ def documents_supply(request: HttpRequest, application_id: int) -> HttpResponse:
             ip=client_address(request),
         )
     except ApplicationError as error:
-        _errors_into(form, error)
+        form_show_error(form, error)
         return _detail_page(request, application, supply_form=form, status=error.status)
     messages.success(request, _("Thank you, the documents were sent to the case worker."))
     return redirect("applications:detail", application.pk)
@@ -718,7 +708,7 @@ def staff_notice_posted(request: HttpRequest, application_id: int) -> HttpRespon
                 ip=client_address(request),
             )
         except ApplicationError as error:
-            _errors_into(form, error)
+            form_show_error(form, error)
             return _staff_page(request, application, posted_form=form, status=error.status)
         messages.success(request, _("Recorded: the notice was sent by post."))
         return redirect("applications:staff_detail", application.pk)
@@ -778,7 +768,7 @@ def form_list(request: HttpRequest) -> HttpResponse:
                     user=_user(request),
                 )
             except ApplicationError as error:
-                _errors_into(form, error)
+                form_show_error(form, error)
                 status = error.status
             else:
                 messages.success(request, _("The form was created as a draft."))
@@ -858,7 +848,7 @@ def form_edit(request: HttpRequest, definition_id: int) -> HttpResponse:
             preview_schema = None
         except ApplicationError as error:
             target = schema_form if action in ("save", "preview", "publish") else settings_form
-            _errors_into(target, error)
+            form_show_error(target, error)
             status = error.status
             preview_schema = None
     preview = []

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods
 from rathaus.accounts.decorators import staff_required
 from rathaus.accounts.models import User
 from rathaus.core.errors import ApplicationError
+from rathaus.core.forms import form_show_error
 from rathaus.core.http import client_address
 from rathaus.core.tenancy import request_municipality
 from rathaus.legal import access, selectors, services
@@ -107,10 +108,7 @@ def backoffice_edit(request: HttpRequest, page_id: int) -> HttpResponse:
                     arbitration_url=data.get("arbitration_url", ""),
                 )
             except ApplicationError as error:
-                for field, errors in error.fields.items():
-                    for message in errors:
-                        form.add_error(field if field in form.fields else None, message)
-                status = 400
+                status = form_show_error(form, error)
             else:
                 messages.success(request, _("The page was saved."))
                 return redirect("legal:backoffice_list")

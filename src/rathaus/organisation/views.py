@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from rathaus.core.errors import ApplicationError
+from rathaus.core.forms import form_show_error
 from rathaus.core.tenancy import request_municipality
 from rathaus.organisation import access, selectors, services
 from rathaus.organisation.decorators import staff_member_required
@@ -20,16 +20,6 @@ from rathaus.organisation.permissions import units_where, user_can
 
 MANAGE_UNITS = services.MANAGE_UNITS
 MANAGE_ROLES = services.MANAGE_ROLES
-
-
-def _form_errors(form: forms.BaseForm, error: ApplicationError) -> int:
-    """Show a service's refusal in the form; returns the HTTP status for the page."""
-    if not error.fields:
-        form.add_error(None, str(error.message))
-    for field, errors in error.fields.items():
-        for message in errors:
-            form.add_error(field if field in form.fields else None, message)
-    return error.status
 
 
 @staff_member_required()
@@ -93,7 +83,7 @@ def unit_create(request: HttpRequest, parent_id: int) -> HttpResponse:
                     location=data["location"],
                 )
             except ApplicationError as error:
-                status = _form_errors(form, error)
+                status = form_show_error(form, error)
             else:
                 messages.success(request, _("The unit was created."))
                 return redirect("organisation:unit_detail", unit_id=unit.pk)
@@ -133,7 +123,7 @@ def unit_edit(request: HttpRequest, unit_id: int) -> HttpResponse:
                     is_active=data["is_active"],
                 )
             except ApplicationError as error:
-                status = _form_errors(form, error)
+                status = form_show_error(form, error)
             else:
                 messages.success(request, _("The unit was saved."))
                 return redirect("organisation:unit_detail", unit_id=unit.pk)
@@ -178,7 +168,7 @@ def unit_move(request: HttpRequest, unit_id: int) -> HttpResponse:
                     new_parent=new_parent,
                 )
             except ApplicationError as error:
-                status = _form_errors(form, error)
+                status = form_show_error(form, error)
             else:
                 messages.success(request, _("The unit was moved."))
                 return redirect("organisation:unit_detail", unit_id=unit.pk)
@@ -218,7 +208,7 @@ def grant_create(request: HttpRequest, unit_id: int) -> HttpResponse:
                     valid_until=data["valid_until"],
                 )
             except ApplicationError as error:
-                status = _form_errors(form, error)
+                status = form_show_error(form, error)
             else:
                 messages.success(request, _("The role was granted."))
                 return redirect("organisation:unit_detail", unit_id=unit.pk)
@@ -320,7 +310,7 @@ def _role_form_page(request: HttpRequest, role_id: int | None) -> HttpResponse:
                         is_privileged=data["is_privileged"],
                     )
             except ApplicationError as error:
-                status = _form_errors(form, error)
+                status = form_show_error(form, error)
             else:
                 messages.success(request, _("The role was saved."))
                 return redirect("organisation:role_list")

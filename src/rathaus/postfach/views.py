@@ -4,7 +4,6 @@
 import re
 from typing import Any, cast
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from rathaus.accounts.models import User
 from rathaus.accounts.trust import TrustLevel, session_trust_level
 from rathaus.core.errors import ApplicationError
+from rathaus.core.forms import form_show_error
 from rathaus.core.http import client_address
 from rathaus.core.tenancy import request_municipality
 from rathaus.oidc.links import step_up_url
@@ -38,16 +38,6 @@ DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def _form_errors(form: forms.Form, error: ApplicationError) -> None:
-    """Show a service's refusal in the form: per field where it names one."""
-    if not error.fields:
-        form.add_error(None, str(error.message))
-        return
-    for field, problems in error.fields.items():
-        for problem in problems:
-            form.add_error(field if field in form.fields else None, problem)
 
 
 def _download(attachment: Attachment) -> FileResponse:
@@ -161,7 +151,7 @@ def message_reply(request: HttpRequest, message_id: int) -> HttpResponse:
                 ip=client_address(request),
             )
         except ApplicationError as error:
-            _form_errors(form, error)
+            form_show_error(form, error)
             status = error.status
         else:
             messages.success(request, _("Your answer was sent."))
@@ -283,7 +273,7 @@ def staff_compose(request: HttpRequest) -> HttpResponse:
                         ip=client_address(request),
                     )
                 except ApplicationError as error:
-                    _form_errors(form, error)
+                    form_show_error(form, error)
                     status = error.status
                 else:
                     messages.success(request, _("The message was sent."))
@@ -370,7 +360,7 @@ def follow_up_detail(request: HttpRequest, follow_up_id: int) -> HttpResponse:
                     ip=client_address(request),
                 )
             except ApplicationError as error:
-                _form_errors(form, error)
+                form_show_error(form, error)
                 status = error.status
             else:
                 messages.success(request, _("The delivery is recorded as done."))

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from csp.decorators import csp_update
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
@@ -33,6 +32,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rathaus.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from rathaus.core.forms import form_show_error
 from rathaus.core.tenancy import request_municipality
 from rathaus.organisation.decorators import staff_member_required
 from rathaus.organisation.permissions import user_can
@@ -109,15 +109,6 @@ def _scoped(lookup: Callable[..., T], **kwargs: Any) -> T:
         raise Http404 from error
     except PermissionDenied as error:
         raise DjangoPermissionDenied from error
-
-
-def _form_errors(form: forms.BaseForm, error: ApplicationError) -> None:
-    """Show a service's refusal in the form (per field where the form has the field)."""
-    if not error.fields:
-        form.add_error(None, str(error.message))
-    for name, errors in error.fields.items():
-        for message in errors:
-            form.add_error(name if name in form.fields else None, str(message))
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -303,7 +294,7 @@ def task_complete(request: HttpRequest, task_id: int) -> HttpResponse:
         )
     except ApplicationError as error:
         if error.fields:
-            _form_errors(form, error)
+            form_show_error(form, error)
             return _task_page(request, task, status=error.status, task_form=form)
         return _task_page(
             request, task, status=error.status, task_form=form, problem=str(error.message)
@@ -326,7 +317,7 @@ def task_delegate(request: HttpRequest, task_id: int) -> HttpResponse:
         services.user_task_delegate(task=task, user=_staff(request), to_user=to_user)
     except ApplicationError as error:
         if error.fields:
-            _form_errors(form, error)
+            form_show_error(form, error)
             return _task_page(request, task, status=error.status, delegate_form=form)
         return _refused(request, task_id, error)
     messages.success(
@@ -350,7 +341,7 @@ def task_comment(request: HttpRequest, task_id: int) -> HttpResponse:
                 task=task, user=_staff(request), text=form.cleaned_data["text"]
             )
         except ApplicationError as error:
-            _form_errors(form, error)
+            form_show_error(form, error)
             status = error.status
         else:
             if not getattr(request, "htmx", False):
@@ -411,7 +402,7 @@ def process_upload(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, str(error.message))
                 status = 400
             except ApplicationError as error:
-                _form_errors(form, error)
+                form_show_error(form, error)
                 status = error.status
             else:
                 _deployed_message(request, version)
@@ -509,7 +500,7 @@ def version_edit(request: HttpRequest, version_id: int, file_name: str) -> HttpR
                 form.add_error(None, str(error.message))
                 status = 400
             except ApplicationError as error:
-                _form_errors(form, error)
+                form_show_error(form, error)
                 status = error.status
             else:
                 if deployed.pk == version.pk:
