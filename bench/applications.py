@@ -39,7 +39,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from urllib.parse import urlsplit, urlunsplit
+
+from portal import git_commit  # the sibling benchmark's helper
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO_DIR / "bench" / "results" / "applications.json"
@@ -378,31 +382,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "applications_submitted": Application.objects.exclude(status="draft").count(),
         "runs": results,
     }
-
-
-def git_commit() -> dict[str, Any]:
-    import shutil
-    import subprocess
-
-    git = shutil.which("git")
-    if git is None:
-        return {"commit": None, "dirty": None}
-    try:
-        commit = subprocess.run(
-            [git, "rev-parse", "HEAD"], cwd=REPO_DIR, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = bool(
-            subprocess.run(
-                [git, "status", "--porcelain"],
-                cwd=REPO_DIR,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit, "dirty": dirty}
 
 
 def main() -> int:
