@@ -1,7 +1,9 @@
-"""The German catalogue: complete, well-formed and in step with the source strings.
+"""The German catalogues: complete, well-formed and in step with the source strings.
 
-Source strings (msgids) are English, so English needs no catalogue; German comes
-from ``locale/de/LC_MESSAGES/django.po``.
+Source strings (msgids) are English, so English needs no catalogue; German comes from
+``locale/de/LC_MESSAGES/django.po`` of the package (the platform and the first apps) and
+from the same path inside every app that keeps a catalogue of its own (ADR 0015):
+``makemessages`` puts each string into the catalogue of the nearest ``locale`` folder.
 """
 
 import os
@@ -18,8 +20,13 @@ from django.utils import translation
 import rathaus
 
 PACKAGE_DIR = Path(rathaus.__file__).resolve().parent
-PO_PATH = PACKAGE_DIR / "locale" / "de" / "LC_MESSAGES" / "django.po"
+PO_RELATIVE = Path("locale") / "de" / "LC_MESSAGES" / "django.po"
+PO_PATH = PACKAGE_DIR / PO_RELATIVE
 MO_PATH = PO_PATH.with_suffix(".mo")
+# The package's catalogue and those of apps with their own (``<app>/locale/...``).
+CATALOGUES = sorted(
+    path.relative_to(PACKAGE_DIR) for path in PACKAGE_DIR.glob("**/locale/de/LC_MESSAGES/django.po")
+)
 MAKEMESSAGES_ARGS = ["makemessages", "-l", "de", "--no-obsolete", "--no-location"]
 REGENERATE_HINT = (
     "cd src/rathaus && ../../.venv/bin/rathaus makemessages -l de --no-obsolete --no-location"
@@ -112,10 +119,15 @@ def parse_po(path: Path) -> list[Entry]:
     return entries
 
 
-@pytest.fixture(scope="module")
-def catalogue() -> list[Entry]:
-    assert PO_PATH.exists(), f"{PO_PATH} is missing; create it with: {REGENERATE_HINT}"
-    return parse_po(PO_PATH)
+@pytest.fixture(scope="module", params=CATALOGUES, ids=str)
+def catalogue(request: pytest.FixtureRequest) -> list[Entry]:
+    path = PACKAGE_DIR / request.param
+    assert path.exists(), f"{path} is missing; create it with: {REGENERATE_HINT}"
+    return parse_po(path)
+
+
+def test_package_catalogue_exists() -> None:
+    assert PO_RELATIVE in CATALOGUES, f"{PO_PATH} is missing; create it with: {REGENERATE_HINT}"
 
 
 def _messages(entries: list[Entry]) -> list[Entry]:
@@ -161,7 +173,7 @@ def test_placeholders_are_kept(catalogue: list[Entry]) -> None:
     assert not problems, "placeholders differ:\n" + "\n".join(problems)
 
 
-def test_catalogue_is_current(catalogue: list[Entry], tmp_path: Path) -> None:
+def test_catalogues_are_current(tmp_path: Path) -> None:
     """makemessages run on a copy of the sources yields exactly the committed msgids."""
     missing_tools = [tool for tool in GETTEXT_TOOLS if shutil.which(tool) is None]
     if missing_tools:
@@ -171,10 +183,10 @@ def test_catalogue_is_current(catalogue: list[Entry], tmp_path: Path) -> None:
         )
     sources = tmp_path / "src" / "rathaus"
     shutil.copytree(
-        PACKAGE_DIR, sources, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "locale")
+        PACKAGE_DIR, sources, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.mo")
     )
     # The real settings point LOCALE_PATHS at the committed catalogue: redirect it to
-    # the copy so the committed file is never written.
+    # the copy so the committed files are never written.
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "translations_check_settings.py").write_text(
@@ -187,7 +199,7 @@ def test_catalogue_is_current(catalogue: list[Entry], tmp_path: Path) -> None:
         "DJANGO_SETTINGS_MODULE": "translations_check_settings",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(shim), os.environ.get("PYTHONPATH")])),
     }
-    before = PO_PATH.read_bytes()
+    before = {relative: (PACKAGE_DIR / relative).read_bytes() for relative in CATALOGUES}
     # -P: the copied tree (cwd) must not shadow importable modules.
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-P", "-m", "django", *MAKEMESSAGES_ARGS],
@@ -198,21 +210,30 @@ def test_catalogue_is_current(catalogue: list[Entry], tmp_path: Path) -> None:
         timeout=300,
         check=False,
     )
-    assert PO_PATH.read_bytes() == before, "the check must not write the committed catalogue"
+    after = {relative: (PACKAGE_DIR / relative).read_bytes() for relative in CATALOGUES}
+    assert after == before, "the check must not write the committed catalogues"
     assert result.returncode == 0, f"makemessages failed:\n{result.stdout}\n{result.stderr}"
-    regenerated_path = sources / "locale" / "de" / "LC_MESSAGES" / "django.po"
-    regenerated = {entry.key for entry in _messages(parse_po(regenerated_path))}
-    committed = {entry.key for entry in _messages(catalogue)}
 
     def show(keys: set[tuple[str | None, str, str | None]]) -> str:
         return "\n".join(f"  {msgid!r}" for _, msgid, _ in sorted(keys, key=repr))
 
-    assert regenerated == committed, (
-        "the German catalogue is out of date; run\n"
+    regenerated_catalogues = sorted(
+        path.relative_to(sources) for path in sources.glob("**/locale/de/LC_MESSAGES/django.po")
+    )
+    assert regenerated_catalogues == CATALOGUES
+    stale = []
+    for relative in CATALOGUES:
+        regenerated = {entry.key for entry in _messages(parse_po(sources / relative))}
+        committed = {entry.key for entry in _messages(parse_po(PACKAGE_DIR / relative))}
+        if regenerated != committed:
+            stale.append(
+                f"{relative}:\nNot yet in the catalogue:\n{show(regenerated - committed)}\n"
+                f"No longer in the sources:\n{show(committed - regenerated)}"
+            )
+    assert not stale, (
+        "German catalogues are out of date; run\n"
         f"  {REGENERATE_HINT}\n"
-        "and translate the new entries.\n"
-        f"Not yet in the catalogue:\n{show(regenerated - committed)}\n"
-        f"No longer in the sources:\n{show(committed - regenerated)}"
+        "and translate the new entries.\n" + "\n".join(stale)
     )
 
 

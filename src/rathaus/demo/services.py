@@ -12,11 +12,19 @@ from django.utils import timezone
 from rathaus.accounts.models import User
 from rathaus.accounts.services import user_create
 from rathaus.applications.demo import applications_demo_load
+from rathaus.assistant.demo import assistant_demo_load
+from rathaus.buergerbuero.demo import buergerbuero_demo_load
 from rathaus.catalog.services import catalog_demo_load
+from rathaus.charging.demo import charging_demo_load
 from rathaus.core.models import Municipality
+from rathaus.einvoice.demo import einvoice_demo_load
+from rathaus.fragdenob.demo import fragdenob_demo_load
+from rathaus.idpickup.demo import idpickup_demo_load
 from rathaus.legal.services import legal_pages_ensure
 from rathaus.organisation.models import OrgUnit, Role, RoleGrant
 from rathaus.organisation.services import organisation_defaults_ensure, role_grant
+from rathaus.parking.demo import parking_demo_load
+from rathaus.traffic.demo import traffic_demo_load
 
 DEMO_PASSWORD = "rathaus-demo-2026"  # noqa: S105 - a published demo password
 # The administrator's authenticator secret, published so that the demo can be tried:
@@ -160,4 +168,14 @@ def demo_load() -> list[DemoLogin]:
                 user = _ensure_user(municipality=municipality, person=person, domain=domain)
                 _ensure_grants(municipality=municipality, user=user, person=person, units=units)
                 logins.append(DemoLogin(spec.slug, user.email, person.label))
+            if spec.slug == "musterstadt":
+                # The modules' own demo data, after the accounts they may refer to.
+                buergerbuero_demo_load(municipality=municipality)
+                assistant_demo_load(municipality=municipality)
+                idpickup_demo_load(municipality=municipality)
+                fragdenob_demo_load(municipality=municipality)
+                einvoice_demo_load(municipality=municipality)
+                traffic_demo_load(municipality=municipality)
+                parking_demo_load(municipality=municipality)
+                charging_demo_load(municipality=municipality)
     return logins

@@ -1,0 +1,1 @@
+"""rathaus.assistant: the service assistant and wayfinding for kiosk, robot, web and phone."""

@@ -1,0 +1,1 @@
+"""rathaus.buergerbuero: appointments, walk-in tickets, counters, call display, waiting times."""

@@ -1,0 +1,1 @@
+"""rathaus.charging: the OCPP central system for municipal charging stations."""

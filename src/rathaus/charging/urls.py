@@ -1,0 +1,7 @@
+"""Pages of the OCPP central system for municipal charging stations."""
+
+from django.urls import URLPattern
+
+app_name = "charging"
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,1 @@
+"""rathaus.einvoice: the inbox for incoming XRechnung e-invoices."""

@@ -1,0 +1,1 @@
+"""rathaus.fragdenob: the moderated public dialogue between citizens and the mayor."""

@@ -1,0 +1,1 @@
+"""rathaus.idpickup: ID documents picked up from a locker terminal."""

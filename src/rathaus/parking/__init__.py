@@ -1,0 +1,1 @@
+"""rathaus.parking: parking management, guidance and open parking data."""

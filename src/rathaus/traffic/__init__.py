@@ -1,0 +1,1 @@
+"""rathaus.traffic: adaptive traffic signal control and its SUMO evaluation."""
