@@ -102,6 +102,19 @@ SPECS: dict[str, SettingSpec] = {
 }
 
 
+def register(*specs: SettingSpec) -> None:
+    """Add an app's own settings; call it from the app's ``AppConfig.ready``.
+
+    A key is ``<app label>.<name>``; registering a key twice with another spec is a
+    programming error and fails loudly at start-up.
+    """
+    for spec in specs:
+        known = SPECS.get(spec.key)
+        if known is not None and known != spec:
+            raise ValueError(f"municipal setting {spec.key!r} is already registered")
+        SPECS[spec.key] = spec
+
+
 def _retention_spec(key: str) -> SettingSpec | None:
     # Retention periods are declared by the apps (rathaus.privacy.retention); any rule's
     # period may be overridden per municipality, from a day to a hundred years.
