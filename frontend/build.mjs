@@ -13,11 +13,15 @@ const files = {
   "bpmn-js/bpmn-navigated-viewer.production.min.js":
     "node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js",
   "dmn-js/dmn-modeler.production.min.js": "node_modules/dmn-js/dist/dmn-modeler.production.min.js",
+  // Maps of parking sites and charging points; tiles come from a configured source.
+  "leaflet/leaflet.js": "node_modules/leaflet/dist/leaflet.js",
+  "leaflet/leaflet.css": "node_modules/leaflet/dist/leaflet.css",
 };
 // Stylesheets with the fonts they refer to, copied as whole folders.
 const folders = {
   "bpmn-js/assets": "node_modules/bpmn-js/dist/assets",
   "dmn-js/assets": "node_modules/dmn-js/dist/assets",
+  "leaflet/images": "node_modules/leaflet/dist/images",
 };
 
 rmSync(dist, { recursive: true, force: true });
