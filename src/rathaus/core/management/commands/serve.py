@@ -5,8 +5,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from rathaus.core.daemons import daemons_select
 from rathaus.core.supervisor import Child, Supervisor, rathaus_argv
 
 
@@ -32,12 +33,23 @@ class Command(BaseCommand):
             "(auto: when tasks use the embedded database queue).",
         )
         parser.add_argument(
+            "--daemons",
+            default=os.environ.get("RATHAUS_SERVE_DAEMONS", "auto"),
+            help="The apps' long-running processes to run in this process group: auto "
+            "(those that need nothing beyond the embedded default), none, all, or names "
+            "separated by commas.",
+        )
+        parser.add_argument(
             "--no-collectstatic",
             action="store_true",
             help="Skip collecting static files (when a build step did it already).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            daemons = daemons_select(options["daemons"])
+        except ValueError as error:
+            raise CommandError(str(error)) from error
         if not options["no_collectstatic"]:
             # Pages cannot render without the static manifest; collecting is idempotent.
             call_command("collectstatic", interactive=False, verbosity=0)
@@ -95,8 +107,14 @@ class Command(BaseCommand):
             children.append(
                 Child(name="scheduler", essential=False, argv=rathaus_argv("scheduler"))
             )
+        children.extend(
+            Child(name=daemon.name, essential=False, argv=rathaus_argv(*daemon.argv))
+            for daemon in daemons
+        )
         self.stdout.write(
             f"rathaus serving on http://{options['host']}:{options['port']}/ "
-            f"({'with' if run_worker else 'without'} task worker)"
+            f"({'with' if run_worker else 'without'} task worker"
+            + "".join(f", {daemon.name}" for daemon in daemons)
+            + ")"
         )
         sys.exit(Supervisor(children).run())
