@@ -60,7 +60,7 @@ run: setup
 	@echo "  Kiosk:            http://$(HOST):$(PORT)/kiosk/"
 	@echo "  API docs:         http://$(HOST):$(PORT)/api/v1/docs/"
 	@echo
-	$(RATHAUS) serve --host $(HOST) --port $(PORT)
+	RATHAUS_PUBLIC_SCHEME=http RATHAUS_PUBLIC_PORT=$(PORT) $(RATHAUS) serve --host $(HOST) --port $(PORT)
 
 test: setup-test lint typecheck importlint migrations-check openapi-check pytest-sqlite pytest-postgres
 	@echo "make test: all checks passed"

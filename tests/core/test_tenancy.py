@@ -1,9 +1,12 @@
 """The municipality comes from the host name, and nothing crosses between tenants."""
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
-from rathaus.core.models import Municipality
+from rathaus.core.models import Municipality, MunicipalityDomain
+from rathaus.core.tenancy import municipality_site_url
 from tests.factories import MunicipalityDomainFactory, MunicipalityFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,3 +76,16 @@ def test_session_of_another_tenant_is_anonymous_here(
     # Then they are treated as signed out
     assert response.status_code == 302
     assert response["Location"].startswith("/anmelden/")
+
+
+@pytest.mark.django_db
+def test_site_url_uses_the_first_mapped_domain_and_the_public_scheme_and_port(
+    settings: Any,
+) -> None:
+    municipality = Municipality.objects.create(slug="linkstadt", name="Linkstadt", ags="08999111")
+    assert municipality_site_url(municipality) == "https://linkstadt.localhost"
+    MunicipalityDomain.objects.create(municipality=municipality, hostname="www.linkstadt.example")
+    MunicipalityDomain.objects.create(municipality=municipality, hostname="linkstadt.example")
+    settings.RATHAUS_PUBLIC_SCHEME = "http"
+    settings.RATHAUS_PUBLIC_PORT = 8000
+    assert municipality_site_url(municipality) == "http://www.linkstadt.example:8000"

@@ -62,3 +62,22 @@ def request_municipality(request: HttpRequest) -> Municipality:
     if municipality is None:
         raise LookupError("This request has no municipality; is the view tenant-exempt?")
     return municipality
+
+
+def municipality_site_url(municipality: Municipality) -> str:
+    """The public address of the municipality's portal (``scheme://host[:port]``), for
+    links built without a request (e-mails and SMS sent by background tasks).
+
+    The host is the first mapped domain, else ``<slug>.<RATHAUS_BASE_DOMAIN>``; scheme
+    and port come from ``RATHAUS_PUBLIC_SCHEME`` (https) and ``RATHAUS_PUBLIC_PORT``
+    (none), so that a development server on ``http://localhost:8000`` gets working links.
+    """
+    mapped = (
+        MunicipalityDomain.objects.filter(municipality=municipality)
+        .order_by("pk")
+        .values_list("hostname", flat=True)
+        .first()
+    )
+    host = mapped or f"{municipality.slug}.{settings.RATHAUS_BASE_DOMAIN}"
+    port = settings.RATHAUS_PUBLIC_PORT
+    return f"{settings.RATHAUS_PUBLIC_SCHEME}://{host}{f':{port}' if port else ''}"

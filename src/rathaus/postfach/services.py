@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
@@ -35,8 +34,9 @@ from rathaus.core.errors import (
     ValidationFailed,
 )
 from rathaus.core.html import clean_html
-from rathaus.core.models import Municipality, MunicipalityDomain
+from rathaus.core.models import Municipality
 from rathaus.core.municipal_settings import SPECS, municipal_setting
+from rathaus.core.tenancy import municipality_site_url
 from rathaus.notifications.models import Status as NotificationStatus
 from rathaus.notifications.services import notify
 from rathaus.oidc.trust import trust_require
@@ -96,16 +96,8 @@ def retrieval_deadline(*, announced_at: datetime, days: int) -> date:
 
 
 def site_url_of(municipality: Municipality) -> str:
-    """The public address of the municipality's portal, for links in e-mails sent
-    without a request (a mapped domain first, else ``<slug>.<base domain>``)."""
-    mapped = (
-        MunicipalityDomain.objects.filter(municipality=municipality)
-        .order_by("pk")
-        .values_list("hostname", flat=True)
-        .first()
-    )
-    host = mapped or f"{municipality.slug}.{settings.RATHAUS_BASE_DOMAIN}"
-    return f"https://{host}"
+    """The public address of the municipality's portal (see ``municipality_site_url``)."""
+    return municipality_site_url(municipality)
 
 
 def _clean_text(value: str) -> str:

@@ -231,6 +231,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Tenancy: the municipality comes from the host name; in development a setting picks it.
 RATHAUS_BASE_DOMAIN = env_str("RATHAUS_BASE_DOMAIN", "localhost")
+# How citizens reach the portal, for links in e-mails and SMS sent without a request.
+RATHAUS_PUBLIC_SCHEME = env_str("RATHAUS_PUBLIC_SCHEME", "https")
+RATHAUS_PUBLIC_PORT = env_int("RATHAUS_PUBLIC_PORT", 0)
 RATHAUS_DEFAULT_TENANT = env_str("RATHAUS_DEFAULT_TENANT", "musterstadt")
 # Hosts that name no municipality and get the default one (loopback, development).
 RATHAUS_DEFAULT_TENANT_HOSTS = env_list(
