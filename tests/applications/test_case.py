@@ -47,9 +47,11 @@ def test_submission_starts_the_process_with_the_check_for_the_unit(
 ) -> None:
     # When the citizen submits
     application = submitted_simple(consenting, free_service)
-    # Then the process waits for the completeness check, by role "sachbearbeitung"
+    # Then the process waits for the completeness check, by role "sachbearbeitung" in the
+    # unit that handles the application (not by case workers of every unit)
     task = open_task(application, "check_completeness")
     assert task.candidate_role_key == "sachbearbeitung"
+    assert task.candidate_org_unit_id == application.org_unit_id
     instance = application.workflow_instance
     assert instance is not None
     assert instance.business_object == application
