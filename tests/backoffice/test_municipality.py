@@ -5,11 +5,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from rathaus.accounts.models import User
 from rathaus.audit.models import AuditEvent
 from rathaus.core.branding import contrast_ratio
 from rathaus.core.models import Municipality
 from rathaus.legal.models import LegalPage
-from tests.factories import StaffFactory
+from rathaus.organisation.models import OrgUnit, Role, RoleGrant
+from rathaus.workflow.models import ProcessDefinition, ProcessVersion
+from rathaus.workflow.services import SHIPPED
+from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -153,6 +157,13 @@ def test_municipality_command_sets_up_a_tenant(
         "privacy",
     ]
     assert list(town.domains.values_list("hostname", flat=True)) == ["www.ludwigsburg.example"]
+    # The default organisation and the shipped process models are there
+    assert Role.objects.filter(municipality=town, key="sachbearbeitung").exists()
+    assert OrgUnit.objects.filter(municipality=town, parent=None).count() == 1
+    assert set(
+        ProcessDefinition.objects.filter(municipality=town).values_list("key", flat=True)
+    ) == set(SHIPPED)
+    units, versions = OrgUnit.objects.count(), ProcessVersion.objects.count()
     # Rerunning is harmless
     call_command(
         "municipality",
@@ -167,6 +178,7 @@ def test_municipality_command_sets_up_a_tenant(
         "BW",
     )
     assert Municipality.objects.get(slug="ludwigsburg").name == "Ludwigsburg"
+    assert (OrgUnit.objects.count(), ProcessVersion.objects.count()) == (units, versions)
     with pytest.raises(CommandError, match="ags"):
         call_command(
             "municipality",
@@ -182,3 +194,52 @@ def test_municipality_command_sets_up_a_tenant(
         )
     call_command("municipality", "list")
     assert "ludwigsburg" in capsys.readouterr().out
+
+
+def test_municipality_command_creates_the_first_administrator(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["municipality", "create", "--slug", "ludwigsburg", "--name", "Ludwigsburg"]
+    args += ["--ags", "08118048", "--state", "BW", "--admin-email", "it@ludwigsburg.example"]
+    # A weak password is refused and nothing is half made
+    monkeypatch.setenv("RATHAUS_ADMIN_PASSWORD", "1234")
+    with pytest.raises(CommandError, match="password"):
+        call_command(*args)
+    assert not Municipality.objects.filter(slug="ludwigsburg").exists()
+    monkeypatch.setenv("RATHAUS_ADMIN_PASSWORD", "a long admin passphrase 2026")
+    call_command(*args, "--admin-first-name", "Ida", "--admin-last-name", "Admin")
+    town = Municipality.objects.get(slug="ludwigsburg")
+    admin = User.objects.get(municipality=town, email="it@ludwigsburg.example")
+    assert admin.is_staff
+    assert admin.check_password("a long admin passphrase 2026")
+    granted = RoleGrant.objects.filter(user=admin, org_unit__parent=None)
+    assert sorted(granted.values_list("role__key", flat=True)) == ["administration", "revision"]
+    # Rerunning keeps the password and adds no second grant
+    monkeypatch.setenv("RATHAUS_ADMIN_PASSWORD", "another long passphrase 2026")
+    call_command(*args)
+    admin.refresh_from_db()
+    assert admin.check_password("a long admin passphrase 2026")
+    assert RoleGrant.objects.filter(user=admin).count() == 2
+
+
+def test_a_citizen_account_is_not_made_an_administrator(
+    municipality: Municipality, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    citizen = UserFactory(municipality=municipality)
+    monkeypatch.setenv("RATHAUS_ADMIN_PASSWORD", "a long admin passphrase 2026")
+    with pytest.raises(CommandError, match="citizen account"):
+        call_command(
+            "municipality",
+            "create",
+            "--slug",
+            municipality.slug,
+            "--name",
+            "X",
+            "--ags",
+            municipality.ags,
+            "--state",
+            "BW",
+            "--admin-email",
+            citizen.email,
+        )
+    assert not RoleGrant.objects.filter(user=citizen).exists()

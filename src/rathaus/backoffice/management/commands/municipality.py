@@ -1,8 +1,10 @@
+import os
+from getpass import getpass
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rathaus.backoffice.services import municipality_setup
+from rathaus.backoffice.services import FirstAdmin, municipality_setup
 from rathaus.core.errors import ValidationFailed
 from rathaus.core.models import Municipality
 
@@ -20,6 +22,14 @@ class Command(BaseCommand):
         create.add_argument("--state", required=True, help="Federal state code, e.g. BW.")
         create.add_argument("--email", default="")
         create.add_argument("--domain", action="append", default=[], help="Host name (repeatable).")
+        create.add_argument(
+            "--admin-email",
+            default="",
+            help="Create the first administrator with this address; the password is asked "
+            "for (or read from RATHAUS_ADMIN_PASSWORD).",
+        )
+        create.add_argument("--admin-first-name", default="")
+        create.add_argument("--admin-last-name", default="")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "list":
@@ -28,6 +38,13 @@ class Command(BaseCommand):
                     f"{m.slug:<20} {m.ags} {m.state} {m.name}{'' if m.is_active else ' (inactive)'}"
                 )
             return
+        password = ""
+        if options["admin_email"]:
+            password = os.environ.get("RATHAUS_ADMIN_PASSWORD", "")
+            if not password:
+                password = getpass("Password of the first administrator: ")
+                if password != getpass("Once more: "):
+                    raise CommandError("The passwords differ.")
         try:
             municipality = municipality_setup(
                 slug=options["slug"],
@@ -36,9 +53,20 @@ class Command(BaseCommand):
                 state=options["state"],
                 email=options["email"],
                 domains=options["domain"],
+                admin=FirstAdmin(
+                    email=options["admin_email"],
+                    password=password,
+                    first_name=options["admin_first_name"],
+                    last_name=options["admin_last_name"],
+                )
+                if options["admin_email"]
+                else None,
             )
         except ValidationFailed as error:
             raise CommandError(
                 "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
+                or str(error.message)
             ) from error
+        if options["admin_email"]:
+            self.stdout.write(f"administrator {options['admin_email']}: Administration, Revision")
         self.stdout.write(self.style.SUCCESS(f"municipality {municipality.slug} is ready"))
