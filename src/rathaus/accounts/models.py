@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rathaus.core.models import Municipality
+from rathaus.core.sealed import SealedCharField
 
 PHONE_VALIDATOR = RegexValidator(
     r"^\+[1-9][0-9 ]{6,18}$", _("Enter the number in international format, e.g. +49 151 23456789.")
@@ -52,8 +53,9 @@ class User(AbstractUser):
         help_text=_("In international format, e.g. +49 151 23456789; used for text messages."),
     )
 
-    # Second factor (TOTP, RFC 6238): the shared secret once confirmed with a valid code.
-    totp_secret = models.CharField(max_length=64, blank=True, editable=False)
+    # Second factor (TOTP, RFC 6238): the shared secret once confirmed with a valid code,
+    # sealed at rest (the server needs it in clear to check codes).
+    totp_secret = SealedCharField(max_length=64, blank=True, editable=False)
     totp_confirmed_at = models.DateTimeField(_("second factor set up at"), null=True, blank=True)
     # When the account was closed at the holder's request; the row stays anonymised.
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
