@@ -246,3 +246,20 @@ def test_german_translation_is_active() -> None:
         )
     with translation.override("en"):
         assert translation.gettext("Skip to main content") == "Skip to main content"
+
+
+def test_catalogues_agree_on_shared_messages() -> None:
+    """Django merges all catalogues into one per language, so a msgid translated
+    differently in two catalogues would show one app's word in the other's pages. Tell
+    the meanings apart with a context (``pgettext``, ``{% translate "Order" context "..." %}``).
+    """
+    seen: dict[tuple[str | None, str, str | None], tuple[Path, dict[int, str]]] = {}
+    conflicts = []
+    for relative in CATALOGUES:
+        for entry in _messages(parse_po(PACKAGE_DIR / relative)):
+            first = seen.setdefault(entry.key, (relative, entry.msgstr))
+            if first[1] != entry.msgstr:
+                conflicts.append(
+                    f"{entry.msgid!r}: {first[1]} in {first[0]}, {entry.msgstr} in {relative}"
+                )
+    assert not conflicts, "the same message is translated differently:\n" + "\n".join(conflicts)
