@@ -1,5 +1,138 @@
-"""API of adaptive traffic signal control and its SUMO evaluation (under /api/v1/)."""
+"""API of adaptive traffic signal control (under /api/v1/traffic/).
 
-from django.urls import URLPattern
+Field devices and fleet systems post detector readings and priority requests with an API
+token of a staff account that holds ``traffic.manage_signals``.
+"""
 
-api_urlpatterns: list[URLPattern] = []
+from typing import Any
+
+from django.urls import URLPattern, path
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from rathaus.api.fields import StrictCharField
+from rathaus.core.tenancy import request_municipality
+from rathaus.traffic import access, selectors, services
+from rathaus.traffic.models import MANAGE_PERMISSION, VIEW_PERMISSION, PriorityRequest
+
+
+class ReadingInput(serializers.Serializer):
+    detector = serializers.IntegerField()
+    measured_at = serializers.DateTimeField()
+    count = serializers.IntegerField()
+    occupancy = serializers.FloatField()
+
+
+class ReadingsInput(serializers.Serializer):
+    readings = serializers.ListField(
+        child=ReadingInput(), allow_empty=False, max_length=services.MAX_BATCH
+    )
+
+
+class GapOutput(serializers.Serializer):
+    detector = serializers.IntegerField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+class ReadingsOutput(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    gaps = GapOutput(many=True)
+
+
+class ReadingsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="traffic_readings_create",
+        request=ReadingsInput,
+        responses={201: ReadingsOutput},
+        summary="Store detector readings (validated; gaps are reported, not filled)",
+    )
+    def post(self, request: Request) -> Response:
+        access.require(request.user, MANAGE_PERMISSION)
+        data = ReadingsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.readings_ingest(
+            municipality=request_municipality(request),
+            readings=data.validated_data["readings"],
+        )
+        return Response(
+            ReadingsOutput(
+                {"accepted": result.accepted, "duplicates": result.duplicates, "gaps": result.gaps}
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class PriorityInput(serializers.Serializer):
+    intersection = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=PriorityRequest.Kind.choices)
+    vehicle = StrictCharField(max_length=64)
+    group = serializers.IntegerField(min_value=0)
+
+
+class PriorityOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    intersection = serializers.IntegerField(source="intersection_id")
+    kind = serializers.CharField()
+    vehicle = serializers.CharField()
+    group = serializers.IntegerField(source="group.index")
+    received_at = serializers.DateTimeField()
+
+
+class PriorityApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="traffic_priority_create",
+        request=PriorityInput,
+        responses={201: PriorityOutput},
+        summary="Request priority for a bus or an emergency vehicle",
+    )
+    def post(self, request: Request) -> Response:
+        access.require(request.user, MANAGE_PERMISSION)
+        data = PriorityInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = services.priority_request_receive(
+            municipality=request_municipality(request),
+            intersection_id=data.validated_data["intersection"],
+            kind=data.validated_data["kind"],
+            vehicle=data.validated_data["vehicle"],
+            group=data.validated_data["group"],
+        )
+        return Response(PriorityOutput(created).data, status=status.HTTP_201_CREATED)
+
+
+class IntersectionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    sumo_id = serializers.CharField()
+    live_state = serializers.JSONField()
+    live_at = serializers.DateTimeField(allow_null=True)
+
+
+class IntersectionListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="traffic_intersections_list",
+        responses={200: IntersectionOutput(many=True)},
+        summary="Intersections with their current state",
+    )
+    def get(self, request: Request) -> Response:
+        access.require(request.user, VIEW_PERMISSION)
+        rows: Any = selectors.intersection_list(municipality=request_municipality(request))
+        return Response(IntersectionOutput(rows[:500], many=True).data)
+
+
+api_urlpatterns: list[URLPattern] = [
+    path("traffic/detector-readings/", ReadingsApi.as_view(), name="traffic-readings"),
+    path("traffic/priority-requests/", PriorityApi.as_view(), name="traffic-priority"),
+    path("traffic/intersections/", IntersectionListApi.as_view(), name="traffic-intersections"),
+]

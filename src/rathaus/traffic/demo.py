@@ -1,9 +1,29 @@
-"""Demo data of adaptive traffic signal control and its SUMO evaluation.
+"""Demo data of adaptive traffic signal control: the intersections of the RESCO
+"cologne8" network (from the shared data folder) and an approved daytime plan for the
+first one. Loaded idempotently by ``rathaus load_demo``."""
 
-Loaded idempotently by ``rathaus load_demo``."""
+from datetime import time
 
 from rathaus.core.models import Municipality
+from rathaus.traffic import selectors, services
+from rathaus.traffic.models import Intersection
+
+DEMO_SCENARIO = "cologne8"
 
 
 def traffic_demo_load(*, municipality: Municipality) -> None:
-    """Nothing to load yet."""
+    """Import the demo network once; skipped when the shared data is not there."""
+    if Intersection.objects.filter(municipality=municipality).exists():
+        return
+    if DEMO_SCENARIO not in selectors.scenario_names():
+        return
+    folder = selectors.scenario_folder(DEMO_SCENARIO)
+    net = next(folder.glob("*.net.xml"))
+    imported = services.network_import(
+        municipality=municipality, content=net.read_bytes(), network=net.name
+    )
+    first = imported[0]
+    flows = {p.order: 300.0 + 100.0 * (p.order % 2 == 0) for p in first.phases.all()}
+    services.plan_compute(
+        intersection=first, name="Tag", starts_at=time(6), ends_at=time(22), flows=flows
+    )

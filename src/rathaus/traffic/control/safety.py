@@ -1,0 +1,248 @@
+"""The safety layer: the only code that changes signal states.
+
+Controllers *propose* a phase; :class:`SafetyLayer` decides what the signal heads show.
+It enforces, whatever the proposal:
+
+* minimum green of the running phase and of every group in it (pedestrian minimums are
+  group minimums), before any group may leave green;
+* maximum green: a phase held beyond its maximum is ended in favour of the next phase;
+* yellow of every group that leaves green, then the intergreen time from the end of its
+  green before any conflicting group may turn green;
+* a transition, once started, completes before another one starts.
+
+Because every entering group waits until each conflicting group has been red for the
+rest of its intergreen, two conflicting greens cannot occur by construction;
+:class:`SafetyMonitor` re-checks any stream of state strings independently (the SUMO
+harness runs it on the states the simulator actually shows, also for SUMO's own
+programs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .model import Intersection
+
+
+class Signal(StrEnum):
+    RED = "r"
+    YELLOW = "y"
+    GREEN = "G"
+
+
+@dataclass
+class _Clock:
+    signal: Signal
+    since: float
+    green_end: float
+
+
+class SafetyLayer:
+    """Turns phase proposals into safe signal states for one intersection."""
+
+    def __init__(self, intersection: Intersection, *, now: float = 0.0, start_phase: int = 0):
+        self.intersection = intersection
+        n = len(intersection.groups)
+        # Start dark-red as if every group had just ended its green, so the first greens
+        # honour the full intergreen times (a safe start after power-up).
+        self._clocks = [_Clock(Signal.RED, now, now) for _ in range(n)]
+        self._phase: int | None = None
+        self._target: int | None = start_phase % len(intersection.phases)
+        self._phase_since = now
+        self._now = now
+        #: Proposals that were not (yet) followed because a rule forbade them.
+        self.refused = 0
+        #: Phases ended by the layer at their maximum green.
+        self.forced = 0
+        #: Phase changes started.
+        self.switches = 0
+
+    # -- read-only view for controllers ------------------------------------------------
+    @property
+    def phase(self) -> int | None:
+        """The phase whose groups are all green, or ``None`` during a transition."""
+        return self._phase
+
+    @property
+    def target(self) -> int | None:
+        """The phase being switched to, or ``None`` when stable."""
+        return self._target
+
+    def green_time(self, now: float) -> float:
+        """Seconds the current phase has been fully green (0 during a transition)."""
+        return now - self._phase_since if self._phase is not None else 0.0
+
+    def can_switch(self, now: float) -> bool:
+        """Whether a proposal to leave the current phase would be followed now."""
+        if self._phase is None:
+            return False
+        return self._min_green_done(self._phase, now)
+
+    def signal(self, group: int) -> Signal:
+        return self._clocks[group].signal
+
+    def state(self) -> str:
+        """The SUMO state string (one letter per group)."""
+        letters = []
+        phase = self.intersection.phases[self._phase] if self._phase is not None else None
+        target = self.intersection.phases[self._target] if self._target is not None else None
+        for i, clock in enumerate(self._clocks):
+            if clock.signal is Signal.GREEN:
+                letter = "G"
+                for p in (phase, target):
+                    if p is not None and i in p.greens:
+                        letter = p.letters.get(i, "G")
+                        break
+                letters.append(letter)
+            else:
+                letters.append(clock.signal.value)
+        return "".join(letters)
+
+    # -- the one entry point -----------------------------------------------------------
+    def step(self, now: float, proposal: int | None) -> str:
+        """Advance to ``now`` considering the controller's ``proposal``; return the state."""
+        if now < self._now:
+            raise ValueError("Time must not run backwards.")
+        self._now = now
+        phases = self.intersection.phases
+        if proposal is not None and not (isinstance(proposal, int) and 0 <= proposal < len(phases)):
+            self.refused += 1
+            proposal = None
+        if self._phase is not None:
+            current = self._phase
+            if proposal is not None and proposal != current:
+                if self._min_green_done(current, now):
+                    self._start_transition(proposal, now)
+                else:
+                    self.refused += 1
+            elif now - self._phase_since >= phases[current].max_green and len(phases) > 1:
+                self.forced += 1
+                self._start_transition((current + 1) % len(phases), now)
+        elif proposal is not None and proposal != self._target:
+            self.refused += 1
+        self._advance(now)
+        return self.state()
+
+    # -- internals ---------------------------------------------------------------------
+    def _min_green_done(self, phase: int, now: float) -> bool:
+        inter = self.intersection
+        if now - self._phase_since < inter.phases[phase].min_green:
+            return False
+        return all(
+            now - self._clocks[g].since >= inter.groups[g].min_green
+            for g in inter.phases[phase].greens
+        )
+
+    def _start_transition(self, target: int, now: float) -> None:
+        self.switches += 1
+        keep = self.intersection.phases[target].greens
+        for g, clock in enumerate(self._clocks):
+            if clock.signal is Signal.GREEN and g not in keep:
+                clock.signal = Signal.YELLOW
+                clock.since = now
+                clock.green_end = now
+        self._phase = None
+        self._target = target
+
+    def _advance(self, now: float) -> None:
+        inter = self.intersection
+        for g, clock in enumerate(self._clocks):
+            if clock.signal is Signal.YELLOW and now - clock.since >= inter.groups[g].yellow:
+                clock.signal = Signal.RED
+                clock.since = now
+        if self._target is None:
+            return
+        greens = inter.phases[self._target].greens
+        for g in sorted(greens):
+            clock = self._clocks[g]
+            if clock.signal is Signal.GREEN:
+                continue
+            if clock.signal is Signal.YELLOW:
+                continue  # it first has to finish its own yellow
+            if all(self._clear_for(c, g, now) for c in range(len(self._clocks)) if c != g):
+                clock.signal = Signal.GREEN
+                clock.since = now
+        if all(self._clocks[g].signal is Signal.GREEN for g in greens):
+            self._phase = self._target
+            self._target = None
+            self._phase_since = now
+
+    def _clear_for(self, clearing: int, entering: int, now: float) -> bool:
+        seconds = self.intersection.intergreen.get((clearing, entering))
+        if seconds is None:
+            return True
+        clock = self._clocks[clearing]
+        return clock.signal is Signal.RED and now - clock.green_end >= seconds
+
+
+@dataclass(frozen=True)
+class Violation:
+    time: float
+    kind: str
+    groups: tuple[int, ...]
+
+    def __str__(self) -> str:
+        return f"{self.time:.1f}s {self.kind} {self.groups}"
+
+
+class SafetyMonitor:
+    """Independent check of a stream of observed state strings against an intersection.
+
+    Counts: conflicting greens shown together; a green that is cut to red without yellow
+    (for groups with a yellow); a yellow shorter than the group's yellow; a green that
+    starts before the intergreen from a conflicting group has passed; a group green for
+    less than its minimum green.
+    """
+
+    def __init__(self, intersection: Intersection) -> None:
+        self.intersection = intersection
+        n = len(intersection.groups)
+        self._last: str | None = None
+        self._green_end = [float("-inf")] * n
+        self._yellow_since = [float("-inf")] * n
+        self._green_since = [float("-inf")] * n
+        self.violations: list[Violation] = []
+
+    def observe(self, now: float, state: str) -> list[Violation]:
+        inter = self.intersection
+        found: list[Violation] = []
+        prev = self._last
+        n = len(inter.groups)
+        if len(state) != n:
+            found.append(Violation(now, "state-length", ()))
+            self.violations.extend(found)
+            return found
+        greens = [i for i, ch in enumerate(state) if ch in "Gg"]
+        for a in greens:
+            for b in greens:
+                if a < b and inter.conflicts(a, b):
+                    found.append(Violation(now, "conflicting-greens", (a, b)))
+        for i, ch in enumerate(state):
+            before = prev[i] if prev is not None else "r"
+            was_green = before in "Gg"
+            is_green = ch in "Gg"
+            if was_green and not is_green:
+                self._green_end[i] = now
+                if now - self._green_since[i] < inter.groups[i].min_green - 1e-6:
+                    found.append(Violation(now, "min-green", (i,)))
+                if ch in "y":
+                    self._yellow_since[i] = now
+                elif inter.groups[i].yellow > 0:
+                    found.append(Violation(now, "no-yellow", (i,)))
+            elif (
+                before == "y"
+                and ch not in "yGg"
+                and now - self._yellow_since[i] < inter.groups[i].yellow - 1e-6
+            ):
+                found.append(Violation(now, "short-yellow", (i,)))
+            if is_green and not was_green:
+                self._green_since[i] = now
+                if prev is not None:
+                    for c in range(n):
+                        seconds = inter.intergreen.get((c, i))
+                        if seconds is not None and now - self._green_end[c] < seconds - 1e-6:
+                            found.append(Violation(now, "intergreen", (c, i)))
+        self._last = state
+        self.violations.extend(found)
+        return found

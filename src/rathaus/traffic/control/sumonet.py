@@ -1,0 +1,243 @@
+"""Read signalised intersections from a SUMO network file (``.net.xml``).
+
+Each traffic light becomes an :class:`~.model.Intersection`: one signal group per link
+index (with the lanes it releases), one phase per distinct green state of the network's
+own program, and the intergreen matrix. SUMO files carry no conflict matrix for
+traffic lights, so two groups are treated as conflicting when the program never shows
+them green together (conservative: it may forbid a harmless pair, never allow a
+conflicting one). Yellow times come from the program's yellow phases, all-red times
+from phases in which nothing is green or yellow; both have floors so that a network
+with careless values does not produce an unsafe intergreen.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from .model import GroupKind, Intersection, ModelError, Phase, SignalGroup, intersection_build
+
+MIN_YELLOW = 3.0
+DEFAULT_MIN_GREEN = 5.0
+DEFAULT_MAX_GREEN = 60.0
+#: Largest accepted network file (the biggest RESCO network is well below 1 MB).
+MAX_NET_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FixedPlan:
+    """The network's own fixed-time program as (phase index, green seconds) in order."""
+
+    greens: tuple[tuple[int, float], ...]
+    offset: float = 0.0
+
+    @property
+    def cycle(self) -> float:
+        return sum(s for _, s in self.greens)
+
+
+@dataclass
+class NetInfo:
+    """What the controllers and the harness need from a network."""
+
+    intersections: dict[str, Intersection] = field(default_factory=dict)
+    plans: dict[str, FixedPlan] = field(default_factory=dict)
+    #: Per intersection, the full SUMO program of the network (for the static baseline).
+    cycle_seconds: dict[str, float] = field(default_factory=dict)
+    lane_length: dict[str, float] = field(default_factory=dict)
+    lane_edge: dict[str, str] = field(default_factory=dict)
+    #: Lanes that feed each lane (normal edges only), to extend detection upstream.
+    lane_pred: dict[str, list[str]] = field(default_factory=dict)
+    #: Node position of every traffic light (network coordinates).
+    positions: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: Geographic projection parameters, if the network has them.
+    proj: str = ""
+    offset: tuple[float, float] = (0.0, 0.0)
+
+
+def _parse(path: Path) -> etree._Element:
+    if not path.is_file():
+        raise ModelError(f"Network file {path} does not exist.")
+    if path.stat().st_size > MAX_NET_BYTES:
+        raise ModelError("The network file is too large.")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        return etree.parse(str(path), parser).getroot()
+    except etree.XMLSyntaxError as exc:
+        raise ModelError(f"The network file is not well-formed XML: {exc}") from exc
+
+
+def net_read(path: Path | str) -> NetInfo:
+    """Parse a SUMO network file; raises :class:`ModelError` when nothing can be controlled."""
+    root = _parse(Path(path))
+    if root.tag != "net":
+        raise ModelError("This is not a SUMO network file (root element is not <net>).")
+    info = NetInfo()
+    location = root.find("location")
+    if location is not None:
+        info.proj = location.get("projParameter", "") or ""
+        off = (location.get("netOffset") or "0,0").split(",")
+        try:
+            info.offset = (float(off[0]), float(off[1]))
+        except (ValueError, IndexError):
+            info.offset = (0.0, 0.0)
+    for edge in root.iter("edge"):
+        for lane in edge.iter("lane"):
+            lid = lane.get("id", "")
+            info.lane_length[lid] = float(lane.get("length", "0") or 0)
+            info.lane_edge[lid] = edge.get("id", "")
+    crossing_edges = {e.get("id") for e in root.iter("edge") if e.get("function") == "crossing"}
+
+    links: dict[str, dict[int, dict[str, set[str]]]] = defaultdict(
+        lambda: defaultdict(lambda: {"in": set(), "out": set()})
+    )
+    ped_links: dict[str, set[int]] = defaultdict(set)
+    for conn in root.iter("connection"):
+        src_edge = conn.get("from", "")
+        if not src_edge.startswith(":") and not conn.get("to", "").startswith(":"):
+            feeder = f"{src_edge}_{conn.get('fromLane')}"
+            fed = f"{conn.get('to')}_{conn.get('toLane')}"
+            info.lane_pred.setdefault(fed, [])
+            if feeder not in info.lane_pred[fed]:
+                info.lane_pred[fed].append(feeder)
+        tl = conn.get("tl")
+        if not tl:
+            continue
+        idx = int(conn.get("linkIndex", "-1"))
+        if idx < 0:
+            continue
+        src, dst = conn.get("from", ""), conn.get("to", "")
+        links[tl][idx]["in"].add(f"{src}_{conn.get('fromLane')}")
+        links[tl][idx]["out"].add(f"{dst}_{conn.get('toLane')}")
+        if src in crossing_edges or dst in crossing_edges:
+            ped_links[tl].add(idx)
+
+    nodes = {j.get("id"): j for j in root.iter("junction")}
+    seen: set[str] = set()
+    for tl in root.iter("tlLogic"):
+        tid = tl.get("id", "")
+        if tid in seen:
+            continue  # only the first program of a traffic light is its plan
+        seen.add(tid)
+        intersection, plan, cycle = _intersection(tid, tl, links.get(tid, {}), ped_links[tid])
+        info.intersections[tid] = intersection
+        info.plans[tid] = plan
+        info.cycle_seconds[tid] = cycle
+        node = nodes.get(tid)
+        if node is None:  # joined traffic lights are named after a cluster of nodes
+            xs, ys = [], []
+            for j in nodes.values():
+                if j.get("tl") == tid:
+                    xs.append(float(j.get("x", 0)))
+                    ys.append(float(j.get("y", 0)))
+            info.positions[tid] = (sum(xs) / len(xs), sum(ys) / len(ys)) if xs else (0.0, 0.0)
+        else:
+            info.positions[tid] = (float(node.get("x", 0)), float(node.get("y", 0)))
+    if not info.intersections:
+        raise ModelError("The network has no traffic lights.")
+    return info
+
+
+def _intersection(
+    tid: str, tl: etree._Element, links: dict[int, dict[str, set[str]]], peds: set[int]
+) -> tuple[Intersection, FixedPlan, float]:
+    raw = [
+        (
+            p.get("state", ""),
+            float(p.get("duration", "0") or 0),
+            p.get("minDur"),
+            p.get("maxDur"),
+        )
+        for p in tl.iter("phase")
+    ]
+    if not raw:
+        raise ModelError(f"Traffic light {tid} has no phases.")
+    n = len(raw[0][0])
+    if n == 0 or any(len(s) != n for s, *_ in raw):
+        raise ModelError(f"Traffic light {tid}: phase states differ in length.")
+    yellow = [0.0] * n
+    all_red = 0.0
+    for state, dur, *_rest in raw:
+        if not any(ch in "Gg" for ch in state) and not any(ch in "yY" for ch in state):
+            all_red = max(all_red, dur)
+        for g, ch in enumerate(state):
+            if ch in "yY":
+                yellow[g] = max(yellow[g], dur)
+    yellow = [max(MIN_YELLOW, y) for y in yellow]
+
+    phases: list[Phase] = []
+    index_of: dict[frozenset[int], int] = {}
+    plan: list[tuple[int, float]] = []
+    for state, dur, min_dur, max_dur in raw:
+        greens = frozenset(g for g, ch in enumerate(state) if ch in "Gg")
+        if not greens or any(ch in "yYu" for ch in state):
+            continue  # a transition (yellow, red-yellow) or all-red, not a phase
+        if greens not in index_of:
+            min_green = float(min_dur) if min_dur else DEFAULT_MIN_GREEN
+            max_green = float(max_dur) if max_dur else max(DEFAULT_MAX_GREEN, dur)
+            letters = {g: state[g] for g in greens}
+            index_of[greens] = len(phases)
+            phases.append(
+                Phase(
+                    name=f"{len(phases) + 1}",
+                    greens=greens,
+                    min_green=min(min_green, max_green),
+                    max_green=max_green,
+                    letters=letters,
+                )
+            )
+        # A phase that only adds greens to the previous one continues it in a fixed plan.
+        plan.append((index_of[greens], dur))
+    if not phases:
+        raise ModelError(f"Traffic light {tid} never shows green.")
+    cogreen = {(a, b) for p in phases for a in p.greens for b in p.greens}
+    # The program's own intergreen: for each change from one green state to the next,
+    # the time between the clearing group's last green and the entering group's first.
+    seen_pairs: dict[tuple[int, int], float] = {}
+    greens_of = [
+        frozenset()
+        if any(ch in "yYu" for ch in st)
+        else frozenset(g for g, ch in enumerate(st) if ch in "Gg")
+        for st, *_ in raw
+    ]
+    count = len(raw)
+    for i in range(count):
+        if not greens_of[i]:
+            continue
+        # walk over the transition states (yellow, all-red) to the next green state
+        between = 0.0
+        k = (i + 1) % count
+        for _ in range(count):
+            if greens_of[k]:
+                break
+            between += raw[k][1]
+            k = (k + 1) % count
+        for a in greens_of[i] - greens_of[k]:
+            for b in greens_of[k] - greens_of[i]:
+                if (a, b) not in cogreen:
+                    value = max(between, yellow[a])
+                    seen_pairs[(a, b)] = min(seen_pairs.get((a, b), value), value)
+    intergreen = {
+        (a, b): seen_pairs.get((a, b), yellow[a] + all_red)
+        for a in range(n)
+        for b in range(n)
+        if a != b and (a, b) not in cogreen
+    }
+    groups = [
+        SignalGroup(
+            index=g,
+            name=f"{tid}:{g}",
+            kind=GroupKind.PEDESTRIAN if g in peds else GroupKind.VEHICLE,
+            yellow=yellow[g] if g not in peds else max(yellow[g], 0.0),
+            min_green=0.0,
+            lanes=tuple(sorted(links.get(g, {}).get("in", ()))),
+            out_lanes=tuple(sorted(links.get(g, {}).get("out", ()))),
+        )
+        for g in range(n)
+    ]
+    intersection = intersection_build(id=tid, groups=groups, phases=phases, intergreen=intergreen)
+    cycle = sum(d for _, d, *_ in raw)
+    return intersection, FixedPlan(tuple(plan), float(tl.get("offset", "0") or 0)), cycle

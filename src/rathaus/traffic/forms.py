@@ -1,0 +1,110 @@
+"""Forms of the traffic pages."""
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from rathaus.traffic.control.sumonet import MAX_NET_BYTES
+from rathaus.traffic.sim.harness import ALL_CONTROLLERS
+
+CONTROLLER_LABELS = {
+    "fixed": _("Fixed time (network plan)"),
+    "actuated": _("Gap-actuated"),
+    "max_pressure": _("Max-pressure"),
+    "adaptive": _("Adaptive with coordination and priority"),
+    "adaptive_nopriority": _("Adaptive without priority"),
+    "sumo_static": _("SUMO: static program"),
+    "sumo_actuated": _("SUMO: actuated program"),
+    "sumo_delay_based": _("SUMO: delay-based program"),
+}
+
+
+class ImportForm(forms.Form):
+    network = forms.FileField(label=_("SUMO network file (.net.xml)"))
+
+    def clean_network(self) -> Any:
+        upload = self.cleaned_data["network"]
+        if upload.size > MAX_NET_BYTES:
+            raise forms.ValidationError(_("The file is too large."))
+        if not upload.name.endswith(".xml"):
+            raise forms.ValidationError(_("Please upload a .net.xml file."))
+        return upload
+
+
+class RunForm(forms.Form):
+    scenario = forms.ChoiceField(label=_("Scenario"))
+    controllers = forms.MultipleChoiceField(
+        label=_("Controllers"),
+        choices=[(c, CONTROLLER_LABELS[c]) for c in ALL_CONTROLLERS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    seconds = forms.IntegerField(
+        label=_("Simulated seconds"), min_value=60, max_value=3600, initial=600
+    )
+
+    def __init__(self, *args: Any, scenarios: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["scenario"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(s, s) for s in scenarios]
+
+
+class PlanForm(forms.Form):
+    name = forms.CharField(label=_("Plan name"), max_length=100, initial="Tag")
+    starts_at = forms.TimeField(label=_("Valid from"), initial="06:00")
+    ends_at = forms.TimeField(label=_("Valid until"), initial="22:00")
+    saturation = forms.FloatField(
+        label=_("Saturation flow (vehicles per hour of green)"),
+        min_value=600,
+        max_value=4000,
+        initial=1800,
+    )
+
+    def __init__(self, *args: Any, phases: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.phase_fields = []
+        for phase in phases:
+            name = f"flow_{phase.order}"
+            self.fields[name] = forms.FloatField(
+                label=_("Counted flow of %(phase)s (vehicles per hour)") % {"phase": phase.name},
+                min_value=0,
+                max_value=4000,
+            )
+            self.phase_fields.append(name)
+
+    def flows(self) -> dict[int, float]:
+        return {
+            int(name.removeprefix("flow_")): self.cleaned_data[name] for name in self.phase_fields
+        }
+
+
+class PhaseForm(forms.Form):
+    phase = forms.TypedChoiceField(label=_("Phase"), coerce=int)
+    greens = forms.TypedMultipleChoiceField(
+        label=_("Green signal groups"), coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    min_green = forms.FloatField(label=_("Minimum green (s)"), min_value=0, max_value=300)
+    max_green = forms.FloatField(label=_("Maximum green (s)"), min_value=1, max_value=600)
+
+    def __init__(self, *args: Any, phases: list[Any], groups: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        phase_field = self.fields["phase"]
+        green_field = self.fields["greens"]
+        assert isinstance(phase_field, forms.TypedChoiceField)
+        assert isinstance(green_field, forms.TypedMultipleChoiceField)
+        phase_field.choices = [(p.order, p.name) for p in phases]
+        green_field.choices = [(g.index, g.name) for g in groups]
+
+
+class IntergreenForm(forms.Form):
+    clearing = forms.TypedChoiceField(label=_("Clearing signal group"), coerce=int)
+    entering = forms.TypedChoiceField(label=_("Entering signal group"), coerce=int)
+    seconds = forms.FloatField(label=_("Intergreen (s)"), min_value=0, max_value=60)
+
+    def __init__(self, *args: Any, groups: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("clearing", "entering"):
+            field = self.fields[name]
+            assert isinstance(field, forms.TypedChoiceField)
+            field.choices = [(g.index, g.name) for g in groups]

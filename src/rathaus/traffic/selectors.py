@@ -1,0 +1,55 @@
+"""Reads of the traffic module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Count, QuerySet
+
+from rathaus.core.models import Municipality
+from rathaus.traffic.models import Intersection, PriorityRequest, SignalPlan, SimulationRun
+
+
+def scenarios_root() -> Path:
+    return Path(settings.RATHAUS_SHARED_DIR) / "data" / "traffic" / "resco"
+
+
+def scenario_names() -> list[str]:
+    """Scenario folders (with one ``.sumocfg``) in the shared data directory."""
+    root = scenarios_root()
+    if not root.is_dir():
+        return []
+    return sorted(
+        p.name for p in root.iterdir() if p.is_dir() and len(list(p.glob("*.sumocfg"))) == 1
+    )
+
+
+def scenario_folder(name: str) -> Path:
+    if name not in scenario_names():
+        raise FileNotFoundError(name)
+    return scenarios_root() / name
+
+
+def intersection_list(*, municipality: Municipality) -> QuerySet[Intersection]:
+    return Intersection.objects.filter(municipality=municipality).annotate(
+        group_count=Count("groups", distinct=True), phase_count=Count("phases", distinct=True)
+    )
+
+
+def plan_list(*, intersection: Intersection) -> QuerySet[SignalPlan]:
+    return intersection.plans.select_related("created_by", "approved_by").order_by(
+        "name", "-version"
+    )
+
+
+def priority_recent(*, municipality: Municipality, limit: int = 20) -> list[PriorityRequest]:
+    return list(
+        PriorityRequest.objects.filter(municipality=municipality)
+        .select_related("intersection", "group")
+        .order_by("-received_at")[:limit]
+    )
+
+
+def run_list(*, municipality: Municipality) -> QuerySet[SimulationRun]:
+    return SimulationRun.objects.filter(municipality=municipality).order_by("-created_at")

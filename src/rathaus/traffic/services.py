@@ -1,0 +1,703 @@
+"""Every write of the traffic module: network import, plans, detector data, priority
+requests and simulation runs."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from rathaus.audit.services import audit_record
+from rathaus.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from rathaus.core.models import Municipality
+from rathaus.traffic.control import model as cm
+from rathaus.traffic.control.sumonet import MAX_NET_BYTES, net_read
+from rathaus.traffic.control.webster import WebsterPhase, webster
+from rathaus.traffic.models import (
+    DataGap,
+    Detector,
+    DetectorReading,
+    Intergreen,
+    Intersection,
+    Phase,
+    PriorityRequest,
+    SignalGroup,
+    SignalPlan,
+    SimulationRun,
+)
+
+#: Readings further in the future than this are rejected (clock skew tolerance).
+FUTURE_TOLERANCE = timedelta(seconds=60)
+#: Readings older than this are stale and rejected.
+STALE_AFTER = timedelta(days=7)
+MAX_BATCH = 500
+MAX_SIM_SECONDS = 3600
+
+
+def _model_error(error: cm.ModelError) -> ValidationFailed:
+    return ValidationFailed(str(error), code="unsafe_definition")
+
+
+# -- intersections ----------------------------------------------------------------------
+
+
+def intersection_model(*, intersection: Intersection) -> cm.Intersection:
+    """The controller library's checked model of ``intersection`` (raises ModelError)."""
+    groups = [
+        cm.SignalGroup(
+            index=g.index,
+            name=g.name,
+            kind=cm.GroupKind(g.kind),
+            yellow=g.yellow,
+            min_green=g.min_green,
+            lanes=tuple(g.lanes),
+            out_lanes=tuple(g.out_lanes),
+        )
+        for g in intersection.groups.order_by("index")
+    ]
+    index_of = {g.pk: g.index for g in intersection.groups.all()}
+    phases = [
+        cm.Phase(
+            name=p.name,
+            greens=frozenset(int(i) for i in p.greens),
+            min_green=p.min_green,
+            max_green=p.max_green,
+            letters={int(k): v for k, v in (p.letters or {}).items()},
+        )
+        for p in intersection.phases.order_by("order")
+    ]
+    intergreen = {
+        (index_of[ig.clearing_id], index_of[ig.entering_id]): ig.seconds
+        for ig in intersection.intergreens.all()
+    }
+    return cm.intersection_build(
+        id=intersection.sumo_id, groups=groups, phases=phases, intergreen=intergreen
+    )
+
+
+def network_import(
+    *,
+    municipality: Municipality,
+    content: bytes,
+    network: str,
+    actor: Any = None,
+) -> list[Intersection]:
+    """Import (or re-import) every traffic light of a SUMO network file.
+
+    An intersection with the same SUMO id is updated: its groups, phases, intergreens and
+    detectors are replaced (with the readings and priority requests that hang on them);
+    its plans stay.
+    Nothing is written if any traffic light fails the safety checks.
+    """
+    if len(content) > MAX_NET_BYTES:
+        raise ValidationFailed(_("The network file is too large."), code="too_large")
+    with tempfile.NamedTemporaryFile(suffix=".net.xml") as handle:
+        handle.write(content)
+        handle.flush()
+        try:
+            info = net_read(Path(handle.name))
+        except cm.ModelError as error:
+            raise _model_error(error) from error
+    imported: list[Intersection] = []
+    with transaction.atomic():
+        for tid, model in info.intersections.items():
+            x, y = info.positions.get(tid, (0.0, 0.0))
+            intersection, _created = Intersection.objects.select_for_update().update_or_create(
+                municipality=municipality,
+                sumo_id=tid,
+                defaults={"name": tid[:200], "network": network[:200], "x": x, "y": y},
+            )
+            intersection.groups.all().delete()
+            intersection.phases.all().delete()
+            intersection.detectors.all().delete()
+            groups = SignalGroup.objects.bulk_create(
+                SignalGroup(
+                    municipality=municipality,
+                    intersection=intersection,
+                    index=g.index,
+                    name=f"K{g.index + 1}",
+                    kind=g.kind.value,
+                    yellow=g.yellow,
+                    min_green=g.min_green,
+                    lanes=list(g.lanes),
+                    out_lanes=list(g.out_lanes),
+                )
+                for g in model.groups
+            )
+            Phase.objects.bulk_create(
+                Phase(
+                    municipality=municipality,
+                    intersection=intersection,
+                    order=i,
+                    name=_("Phase %(number)s") % {"number": i + 1},
+                    greens=sorted(p.greens),
+                    letters={str(k): v for k, v in p.letters.items()},
+                    min_green=p.min_green,
+                    max_green=p.max_green,
+                )
+                for i, p in enumerate(model.phases)
+            )
+            Intergreen.objects.bulk_create(
+                Intergreen(
+                    municipality=municipality,
+                    intersection=intersection,
+                    clearing=groups[a],
+                    entering=groups[b],
+                    seconds=seconds,
+                )
+                for (a, b), seconds in model.intergreen.items()
+            )
+            lanes = sorted({lane for g in model.groups for lane in g.lanes})
+            Detector.objects.bulk_create(
+                Detector(
+                    municipality=municipality,
+                    intersection=intersection,
+                    name=lane[:100],
+                    lane=lane,
+                    position=0.0,
+                    kind=Detector.Kind.AREA,
+                )
+                for lane in lanes
+            )
+            imported.append(intersection)
+        audit_record(
+            municipality=municipality,
+            action="traffic.network.imported",
+            actor=actor,
+            data={"network": network[:200], "intersections": len(imported)},
+        )
+    return imported
+
+
+def phase_update(
+    *,
+    phase: Phase,
+    greens: Iterable[int],
+    min_green: float,
+    max_green: float,
+    actor: Any = None,
+) -> Phase:
+    """Change a phase's greens and limits; refused if any two greens conflict."""
+    with transaction.atomic():
+        locked = Intersection.objects.select_for_update().get(pk=phase.intersection_id)
+        phase = Phase.objects.select_for_update().get(pk=phase.pk)
+        phase.greens = sorted({int(g) for g in greens})
+        phase.min_green = float(min_green)
+        phase.max_green = float(max_green)
+        phase.save()
+        try:
+            intersection_model(intersection=locked)
+        except cm.ModelError as error:
+            transaction.set_rollback(True)
+            raise _model_error(error) from error
+        audit_record(
+            municipality=locked.municipality,
+            action="traffic.phase.updated",
+            actor=actor,
+            target=phase,
+            data={"greens": phase.greens, "min_green": min_green, "max_green": max_green},
+        )
+    return phase
+
+
+def intergreen_set(
+    *, intersection: Intersection, clearing: int, entering: int, seconds: float, actor: Any = None
+) -> Intergreen:
+    """Set the intergreen time of a conflicting pair (both directions must exist)."""
+    with transaction.atomic():
+        locked = Intersection.objects.select_for_update().get(pk=intersection.pk)
+        groups = {g.index: g for g in locked.groups.all()}
+        if clearing not in groups or entering not in groups or clearing == entering:
+            raise ValidationFailed(_("Unknown signal group."), code="unknown_group")
+        row, _created = Intergreen.objects.update_or_create(
+            clearing=groups[clearing],
+            entering=groups[entering],
+            defaults={
+                "municipality": locked.municipality,
+                "intersection": locked,
+                "seconds": float(seconds),
+            },
+        )
+        if not Intergreen.objects.filter(
+            clearing=groups[entering], entering=groups[clearing]
+        ).exists():
+            Intergreen.objects.create(
+                municipality=locked.municipality,
+                intersection=locked,
+                clearing=groups[entering],
+                entering=groups[clearing],
+                seconds=max(float(seconds), groups[entering].yellow),
+            )
+        try:
+            intersection_model(intersection=locked)
+        except cm.ModelError as error:
+            transaction.set_rollback(True)
+            raise _model_error(error) from error
+    return row
+
+
+def detector_create(
+    *,
+    intersection: Intersection,
+    name: str,
+    lane: str,
+    position: float,
+    kind: str,
+    interval_seconds: int = 60,
+) -> Detector:
+    """Add a detector on a lane of the intersection (lanes it does not control are refused)."""
+    lanes = {lane for g in intersection.groups.all() for lane in (g.lanes or [])}
+    if lane not in lanes:
+        raise ValidationFailed(
+            _("The intersection has no lane %(lane)s.") % {"lane": lane[:200]},
+            code="unknown_lane",
+            fields={"lane": [_("Unknown lane.")]},
+        )
+    if position < 0 or position > 1000:
+        raise ValidationFailed(_("The position must lie between 0 and 1000 m."), code="invalid")
+    if kind not in Detector.Kind.values:
+        raise ValidationFailed(_("Unknown detector kind."), code="invalid")
+    try:
+        with transaction.atomic():
+            return Detector.objects.create(
+                municipality=intersection.municipality,
+                intersection=intersection,
+                name=name,
+                lane=lane,
+                position=position,
+                kind=kind,
+                interval_seconds=interval_seconds,
+            )
+    except IntegrityError as error:
+        raise Conflict(_("A detector with this name exists."), code="duplicate") from error
+
+
+# -- plans ------------------------------------------------------------------------------
+
+
+def plan_compute(
+    *,
+    intersection: Intersection,
+    name: str,
+    starts_at: time,
+    ends_at: time,
+    flows: Mapping[int, float],
+    saturation: float = 1800.0,
+    actor: Any = None,
+) -> SignalPlan:
+    """A new draft version of plan ``name`` by Webster's method from counted flows
+    (phase order -> vehicles per hour on its critical movement)."""
+    try:
+        model = intersection_model(intersection=intersection)
+    except cm.ModelError as error:
+        raise _model_error(error) from error
+    phases = list(intersection.phases.order_by("order"))
+    missing = [p.order for p in phases if p.order not in flows]
+    if missing:
+        raise ValidationFailed(_("A flow is needed for every phase."), code="missing_flow")
+    webster_phases = []
+    for i, p in enumerate(phases):
+        nxt = model.phases[(i + 1) % len(phases)]
+        inter = [
+            s
+            for (a, b), s in model.intergreen.items()
+            if a in model.phases[i].greens and b in nxt.greens
+        ]
+        webster_phases.append(
+            WebsterPhase(
+                flow=float(flows[p.order]),
+                saturation=saturation,
+                intergreen=max(inter, default=max((g.yellow for g in model.groups), default=3.0)),
+                min_green=model.phase_min_green(i),
+            )
+        )
+    try:
+        result = webster(
+            webster_phases, cycle_min=intersection.cycle_min, cycle_max=intersection.cycle_max
+        )
+    except cm.ModelError as error:
+        raise ValidationFailed(str(error), code="invalid_flows") from error
+    with transaction.atomic():
+        Intersection.objects.select_for_update().get(pk=intersection.pk)
+        latest = (
+            SignalPlan.objects.filter(intersection=intersection, name=name).aggregate(
+                Max("version")
+            )["version__max"]
+            or 0
+        )
+        plan = SignalPlan.objects.create(
+            municipality=intersection.municipality,
+            intersection=intersection,
+            name=name,
+            version=latest + 1,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            cycle=result.cycle,
+            greens=[
+                {"phase": p.order, "green": g} for p, g in zip(phases, result.greens, strict=True)
+            ],
+            flows={str(k): float(v) for k, v in flows.items()},
+            created_by=actor,
+        )
+        audit_record(
+            municipality=intersection.municipality,
+            action="traffic.plan.computed",
+            actor=actor,
+            target=plan,
+            data={"cycle": result.cycle, "oversaturated": result.oversaturated},
+        )
+    return plan
+
+
+def plan_approve(*, plan: SignalPlan, actor: Any) -> SignalPlan:
+    """Approve a draft: it becomes the active version of its name, the previous active
+    version retires. The author may not approve their own plan (four-eyes principle)."""
+    with transaction.atomic():
+        # approvals of one intersection queue up, so exactly one version ends up active
+        Intersection.objects.select_for_update().get(pk=plan.intersection_id)
+        plan = SignalPlan.objects.select_for_update().get(pk=plan.pk)
+        if plan.status != SignalPlan.Status.DRAFT:
+            raise Conflict(_("Only a draft can be approved."), code="not_draft")
+        if plan.created_by_id is not None and plan.created_by_id == getattr(actor, "pk", None):
+            raise PermissionDenied(
+                _("A plan must be approved by someone other than its author."), code="four_eyes"
+            )
+        SignalPlan.objects.select_for_update().filter(
+            intersection_id=plan.intersection_id, name=plan.name, status=SignalPlan.Status.ACTIVE
+        ).update(status=SignalPlan.Status.RETIRED)
+        plan.status = SignalPlan.Status.ACTIVE
+        plan.approved_by = actor
+        plan.approved_at = timezone.now()
+        plan.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+        audit_record(
+            municipality=plan.municipality,
+            action="traffic.plan.approved",
+            actor=actor,
+            target=plan,
+            data={"version": plan.version},
+        )
+    return plan
+
+
+# -- detector data ----------------------------------------------------------------------
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    gaps: list[dict[str, Any]] = field(default_factory=list)
+
+
+def readings_ingest(
+    *,
+    municipality: Municipality,
+    readings: list[Mapping[str, Any]],
+    source: str = "http",
+    now: datetime | None = None,
+) -> IngestResult:
+    """Store detector readings (``detector`` id, ``measured_at``, ``count``, ``occupancy``).
+
+    The batch is checked first and stored only if every reading is valid: known detector
+    of this municipality, count not negative and not more than one vehicle per second of
+    the interval, occupancy between 0 and 1, no future and no stale timestamps.
+    Duplicates (same detector and time) are skipped and counted. A silence longer than
+    twice the detector's interval is recorded as a gap. The latest values show in the
+    intersection's live state.
+    """
+    now = now or timezone.now()
+    if not readings:
+        raise ValidationFailed(_("No readings."), code="empty")
+    if len(readings) > MAX_BATCH:
+        raise ValidationFailed(_("Too many readings in one batch."), code="too_large")
+    ids = {r.get("detector") for r in readings}
+    detectors = {
+        d.pk: d
+        for d in Detector.objects.filter(
+            municipality=municipality, pk__in=[i for i in ids if isinstance(i, int)]
+        )
+    }
+    errors: dict[str, list[str]] = {}
+    for i, r in enumerate(readings):
+        problems = []
+        detector = detectors.get(r.get("detector"))  # type: ignore[arg-type]
+        if detector is None:
+            problems.append(_("Unknown detector."))
+        count = r.get("count")
+        occupancy = r.get("occupancy")
+        measured = r.get("measured_at")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            problems.append(_("The count must be a whole number, not negative."))
+        elif detector is not None and count > max(detector.interval_seconds, 1):
+            problems.append(_("The count is implausibly high for the interval."))
+        if (
+            not isinstance(occupancy, int | float)
+            or isinstance(occupancy, bool)
+            or not 0.0 <= float(occupancy) <= 1.0
+        ):
+            problems.append(_("The occupancy must lie between 0 and 1."))
+        if not isinstance(measured, datetime) or measured.tzinfo is None:
+            problems.append(_("The time must be an ISO 8601 time with a time zone."))
+        elif measured > now + FUTURE_TOLERANCE:
+            problems.append(_("The time lies in the future."))
+        elif measured < now - STALE_AFTER:
+            problems.append(_("The reading is stale."))
+        if problems:
+            errors[f"readings.{i}"] = problems
+    if errors:
+        raise ValidationFailed(_("Some readings are invalid; none was stored."), fields=errors)
+    result = IngestResult()
+    latest: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    with transaction.atomic():
+        locked = {
+            d.pk: d
+            for d in Detector.objects.select_for_update()
+            .filter(pk__in=list(detectors))
+            .order_by("pk")
+        }
+        for r in sorted(readings, key=lambda x: x["measured_at"]):
+            detector = locked[r["detector"]]
+            measured = r["measured_at"]
+            if DetectorReading.objects.filter(detector=detector, measured_at=measured).exists():
+                result.duplicates += 1
+                continue
+            previous = (
+                DetectorReading.objects.filter(detector=detector, measured_at__lt=measured)
+                .order_by("-measured_at")
+                .values_list("measured_at", flat=True)
+                .first()
+            )
+            limit = timedelta(seconds=2 * detector.interval_seconds)
+            if previous is not None and measured - previous > limit:
+                DataGap.objects.create(
+                    municipality=municipality,
+                    detector=detector,
+                    starts_at=previous,
+                    ends_at=measured,
+                )
+                result.gaps.append(
+                    {
+                        "detector": detector.pk,
+                        "starts_at": previous.isoformat(),
+                        "ends_at": measured.isoformat(),
+                    }
+                )
+            DetectorReading.objects.create(
+                municipality=municipality,
+                detector=detector,
+                measured_at=measured,
+                count=r["count"],
+                occupancy=float(r["occupancy"]),
+                source=source,
+            )
+            if detector.last_seen is None or measured > detector.last_seen:
+                detector.last_seen = measured
+                detector.save(update_fields=["last_seen", "updated_at"])
+                latest[detector.intersection_id][detector.name] = {
+                    "count": r["count"],
+                    "occupancy": float(r["occupancy"]),
+                    "at": measured.isoformat(),
+                }
+            result.accepted += 1
+        # live input shows on the traffic view next to (or instead of) the digital twin
+        for intersection in Intersection.objects.select_for_update().filter(pk__in=list(latest)):
+            state = dict(intersection.live_state or {})
+            shown: dict[str, Any] = dict(state.get("detectors") or {})
+            shown.update(latest[intersection.pk])
+            state["detectors"] = shown
+            intersection.live_state = state
+            intersection.live_at = now
+            intersection.save(update_fields=["live_state", "live_at", "updated_at"])
+    return result
+
+
+# -- priority ---------------------------------------------------------------------------
+
+
+def priority_request_receive(
+    *,
+    municipality: Municipality,
+    intersection_id: int,
+    kind: str,
+    vehicle: str,
+    group: int,
+    source: str = "http",
+) -> PriorityRequest:
+    """Record a bus or emergency priority request for a signal group of an intersection."""
+    intersection = Intersection.objects.filter(
+        municipality=municipality, pk=intersection_id
+    ).first()
+    if intersection is None:
+        raise NotFound(_("Unknown intersection."), code="unknown_intersection")
+    if kind not in PriorityRequest.Kind.values:
+        raise ValidationFailed(_("Unknown priority kind."), fields={"kind": [_("Unknown kind.")]})
+    signal_group = intersection.groups.filter(index=group).first()
+    if signal_group is None:
+        raise ValidationFailed(
+            _("Unknown signal group."), fields={"group": [_("Unknown signal group.")]}
+        )
+    if not any(group in (p.greens or []) for p in intersection.phases.all()):
+        raise ValidationFailed(
+            _("This signal group is never green."), fields={"group": [_("Never green.")]}
+        )
+    if not vehicle or len(vehicle) > 64:
+        raise ValidationFailed(_("Invalid vehicle."), fields={"vehicle": [_("Invalid vehicle.")]})
+    return PriorityRequest.objects.create(
+        municipality=municipality,
+        intersection=intersection,
+        kind=kind,
+        vehicle=vehicle,
+        group=signal_group,
+        source=source,
+        received_at=timezone.now(),
+    )
+
+
+# -- simulation runs --------------------------------------------------------------------
+
+
+def simulation_run_start(
+    *,
+    municipality: Municipality,
+    scenario: str,
+    controllers: list[str],
+    seconds: int,
+    actor: Any = None,
+) -> SimulationRun:
+    """Queue a simulation run (executed by the background task ``traffic_simulation_run``)."""
+    from rathaus.traffic import selectors
+    from rathaus.traffic.sim.harness import ALL_CONTROLLERS
+
+    if scenario not in selectors.scenario_names():
+        raise ValidationFailed(
+            _("Unknown scenario."), fields={"scenario": [_("Unknown scenario.")]}
+        )
+    if not controllers or any(c not in ALL_CONTROLLERS for c in controllers):
+        raise ValidationFailed(
+            _("Unknown controller."), fields={"controllers": [_("Unknown controller.")]}
+        )
+    if not 60 <= seconds <= MAX_SIM_SECONDS:
+        raise ValidationFailed(
+            _("Between 60 and 3600 simulated seconds."), fields={"seconds": [_("Out of range.")]}
+        )
+    with transaction.atomic():
+        run = SimulationRun.objects.create(
+            municipality=municipality,
+            scenario=scenario,
+            controllers=list(dict.fromkeys(controllers)),
+            seconds=seconds,
+            created_by=actor,
+        )
+        audit_record(
+            municipality=municipality,
+            action="traffic.simulation.started",
+            actor=actor,
+            target=run,
+            data={"scenario": scenario, "controllers": run.controllers},
+        )
+
+        def enqueue() -> None:
+            from rathaus.traffic.tasks import traffic_simulation_run
+
+            traffic_simulation_run.enqueue(run.pk)
+
+        transaction.on_commit(enqueue)
+    return run
+
+
+def simulation_run_execute(*, run_id: int) -> SimulationRun:
+    """Run a queued simulation: each controller in turn, saving progress, feeding the
+    digital twin (current states of intersections with the same SUMO ids), storing the
+    results and their chart."""
+    from django.conf import settings
+
+    from rathaus.traffic import selectors
+    from rathaus.traffic.sim.chart import results_chart
+    from rathaus.traffic.sim.harness import simulate
+    from rathaus.traffic.sim.scenario import scenario_load
+
+    with transaction.atomic():
+        run = SimulationRun.objects.select_for_update().get(pk=run_id)
+        if run.status != SimulationRun.Status.QUEUED:
+            return run
+        run.status = SimulationRun.Status.RUNNING
+        run.save(update_fields=["status", "updated_at"])
+    twins = {
+        i.sumo_id: i.pk for i in Intersection.objects.filter(municipality_id=run.municipality_id)
+    }
+    results: list[dict[str, Any]] = []
+    count = len(run.controllers)
+    try:
+        scenario = scenario_load(selectors.scenario_folder(run.scenario))
+        cache = Path(settings.VAR_DIR) / "traffic"
+        for k, controller in enumerate(run.controllers):
+            last = {"share": 0.0}
+
+            def progress(share: float, k: int = k, last: dict[str, float] = last) -> None:
+                if share - last["share"] >= 0.05 or share >= 1.0:
+                    last["share"] = share
+                    SimulationRun.objects.filter(pk=run.pk).update(
+                        progress=round((k + share) / count, 3)
+                    )
+
+            def twin(
+                now: float,
+                states: dict[str, str],
+                readings: Mapping[str, Any],
+                controller: str = controller,
+            ) -> None:
+                if int(now) % 10 or not twins:
+                    return
+                stamp = timezone.now()
+                for tid, state in states.items():
+                    pk = twins.get(tid)
+                    if pk is None:
+                        continue
+                    Intersection.objects.filter(pk=pk).update(
+                        live_state={
+                            "source": "twin",
+                            "run": run.pk,
+                            "controller": controller,
+                            "time": now,
+                            "state": state,
+                            "queues": {lane: r.queue for lane, r in readings.items() if r.queue},
+                        },
+                        live_at=stamp,
+                    )
+
+            result = simulate(
+                scenario,
+                controller,
+                cache_dir=cache,
+                seconds=run.seconds,
+                progress=progress,
+                on_step=twin,
+            )
+            results.append(result.as_dict())
+        chart = results_chart(results, title=_("Mean delay per vehicle (s)"))
+    except Exception as error:
+        SimulationRun.objects.filter(pk=run.pk).update(
+            status=SimulationRun.Status.FAILED,
+            error=str(error)[:2000],
+            finished_at=timezone.now(),
+        )
+        run.refresh_from_db()
+        return run
+    SimulationRun.objects.filter(pk=run.pk).update(
+        status=SimulationRun.Status.DONE,
+        progress=1.0,
+        results=results,
+        chart_svg=chart,
+        finished_at=timezone.now(),
+    )
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,1 @@
+"""SUMO evaluation of signal controllers (libsumo; optional extra ``traffic``)."""

@@ -1,0 +1,410 @@
+"""Pages of the traffic engineers: overview with map and live state, intersections with
+their plans, network import, simulation runs and their comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from rathaus.core.errors import ApplicationError
+from rathaus.core.forms import form_show_error
+from rathaus.core.tenancy import request_municipality
+from rathaus.organisation.decorators import staff_member_required
+from rathaus.organisation.permissions import user_can_anywhere
+from rathaus.traffic import access, selectors, services
+from rathaus.traffic.forms import (
+    CONTROLLER_LABELS,
+    ImportForm,
+    IntergreenForm,
+    PhaseForm,
+    PlanForm,
+    RunForm,
+)
+from rathaus.traffic.models import (
+    APPROVE_PERMISSION,
+    MANAGE_PERMISSION,
+    SIMULATE_PERMISSION,
+    VIEW_PERMISSION,
+    SimulationRun,
+)
+from rathaus.traffic.sim.chart import results_chart
+
+MAP_WIDTH = 640
+MAP_HEIGHT = 360
+MAX_COMPARE = 6
+
+
+def _map(intersections: list[Any]) -> list[dict[str, Any]]:
+    """Schematic positions (network coordinates scaled into the SVG box, y up)."""
+    if not intersections:
+        return []
+    xs = [i.x for i in intersections]
+    ys = [i.y for i in intersections]
+    span = max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
+    pad = 30
+    scale = min(MAP_WIDTH - 2 * pad, MAP_HEIGHT - 2 * pad) / span
+    points = []
+    for i in intersections:
+        state = (i.live_state or {}).get("state", "")
+        points.append(
+            {
+                "intersection": i,
+                "cx": round(pad + (i.x - min(xs)) * scale, 1),
+                "cy": round(MAP_HEIGHT - pad - (i.y - min(ys)) * scale, 1),
+                "greens": sum(1 for ch in state if ch in "Gg"),
+                "state": state,
+            }
+        )
+    return points
+
+
+def _run_form(data: Any = None) -> RunForm:
+    return RunForm(
+        data,
+        scenarios=selectors.scenario_names(),
+        initial={"controllers": ["adaptive", "sumo_actuated"], "seconds": 600},
+    )
+
+
+@staff_member_required(VIEW_PERMISSION)
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def index(request: HttpRequest) -> HttpResponse:
+    municipality = request_municipality(request)
+    intersections = list(selectors.intersection_list(municipality=municipality))
+    return render(
+        request,
+        "traffic/index.html",
+        {
+            "points": _map(intersections),
+            "intersections": intersections,
+            "map_width": MAP_WIDTH,
+            "map_height": MAP_HEIGHT,
+            "priority": selectors.priority_recent(municipality=municipality),
+            "runs": selectors.run_list(municipality=municipality)[:20],
+            "run_form": _run_form(),
+            "can_simulate": user_can_anywhere(user=request.user, permission=SIMULATE_PERMISSION),
+            "can_manage": user_can_anywhere(user=request.user, permission=MANAGE_PERMISSION),
+        },
+    )
+
+
+@staff_member_required(MANAGE_PERMISSION)
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def network_import(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            upload = form.cleaned_data["network"]
+            try:
+                imported = services.network_import(
+                    municipality=request_municipality(request),
+                    content=upload.read(),
+                    network=upload.name,
+                    actor=request.user,
+                )
+            except ApplicationError as error:
+                status = form_show_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("%(count)s intersections were imported.") % {"count": len(imported)},
+                )
+                return redirect("traffic:index")
+    return render(request, "traffic/import.html", {"form": form}, status=status)
+
+
+def _intersection_page(
+    request: HttpRequest,
+    intersection: Any,
+    plan_form: PlanForm | None = None,
+    status: int = 200,
+    phase_form: PhaseForm | None = None,
+    intergreen_form: IntergreenForm | None = None,
+) -> HttpResponse:
+    groups = list(intersection.groups.order_by("index"))
+    names = {g.index: g.name for g in groups}
+    phases = list(intersection.phases.order_by("order"))
+    plan_form = plan_form or PlanForm(phases=phases)
+    phase_form = phase_form or PhaseForm(
+        phases=phases, groups=groups, prefix="phase", initial=_phase_initial(phases)
+    )
+    intergreen_form = intergreen_form or IntergreenForm(groups=groups, prefix="ig")
+    {g.pk: g for g in groups}
+    matrix = {(ig.clearing_id, ig.entering_id): ig.seconds for ig in intersection.intergreens.all()}
+    rows = [{"group": a, "cells": [matrix.get((a.pk, b.pk)) for b in groups]} for a in groups]
+    return render(
+        request,
+        "traffic/intersection.html",
+        {
+            "intersection": intersection,
+            "groups": groups,
+            "phases": [
+                {"phase": p, "greens": [names.get(i, str(i)) for i in p.greens]} for p in phases
+            ],
+            "intergreen_rows": rows,
+            "detectors": intersection.detectors.order_by("name"),
+            "plans": selectors.plan_list(intersection=intersection),
+            "plan_form": plan_form,
+            "phase_form": phase_form,
+            "intergreen_form": intergreen_form,
+            "can_manage": user_can_anywhere(user=request.user, permission=MANAGE_PERMISSION),
+            "can_approve": user_can_anywhere(user=request.user, permission=APPROVE_PERMISSION),
+        },
+        status=status,
+    )
+
+
+@staff_member_required(VIEW_PERMISSION)
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def intersection_detail(request: HttpRequest, intersection_id: int) -> HttpResponse:
+    intersection = access.intersection_for_user(
+        user=request.user,
+        municipality=request_municipality(request),
+        intersection_id=intersection_id,
+        permission=VIEW_PERMISSION,
+    )
+    return _intersection_page(request, intersection)
+
+
+@staff_member_required(MANAGE_PERMISSION)
+@require_http_methods(["POST"])
+def plan_compute(request: HttpRequest, intersection_id: int) -> HttpResponse:
+    intersection = access.intersection_for_user(
+        user=request.user,
+        municipality=request_municipality(request),
+        intersection_id=intersection_id,
+        permission=MANAGE_PERMISSION,
+    )
+    phases = list(intersection.phases.order_by("order"))
+    form = PlanForm(request.POST, phases=phases)
+    if not form.is_valid():
+        return _intersection_page(request, intersection, form, status=400)
+    try:
+        plan = services.plan_compute(
+            intersection=intersection,
+            name=form.cleaned_data["name"],
+            starts_at=form.cleaned_data["starts_at"],
+            ends_at=form.cleaned_data["ends_at"],
+            flows=form.flows(),
+            saturation=form.cleaned_data["saturation"],
+            actor=request.user,
+        )
+    except ApplicationError as error:
+        status = form_show_error(form, error)
+        return _intersection_page(request, intersection, form, status=status)
+    messages.success(
+        request,
+        _("Draft %(plan)s was computed; it needs approval before it goes live.")
+        % {"plan": str(plan)},
+    )
+    return redirect("traffic:intersection", intersection.pk)
+
+
+def _phase_initial(phases: list[Any]) -> dict[str, Any]:
+    if not phases:
+        return {}
+    first = phases[0]
+    return {
+        "phase": first.order,
+        "greens": first.greens,
+        "min_green": first.min_green,
+        "max_green": first.max_green,
+    }
+
+
+def _manageable(request: HttpRequest, intersection_id: int) -> Any:
+    return access.intersection_for_user(
+        user=request.user,
+        municipality=request_municipality(request),
+        intersection_id=intersection_id,
+        permission=MANAGE_PERMISSION,
+    )
+
+
+@staff_member_required(MANAGE_PERMISSION)
+@require_http_methods(["POST"])
+def phase_update(request: HttpRequest, intersection_id: int) -> HttpResponse:
+    intersection = _manageable(request, intersection_id)
+    phases = list(intersection.phases.order_by("order"))
+    groups = list(intersection.groups.order_by("index"))
+    form = PhaseForm(request.POST, phases=phases, groups=groups, prefix="phase")
+    if form.is_valid():
+        phase = next(p for p in phases if p.order == form.cleaned_data["phase"])
+        try:
+            services.phase_update(
+                phase=phase,
+                greens=form.cleaned_data["greens"],
+                min_green=form.cleaned_data["min_green"],
+                max_green=form.cleaned_data["max_green"],
+                actor=request.user,
+            )
+        except ApplicationError as error:
+            status = form_show_error(form, error)
+        else:
+            messages.success(request, _("The phase was saved."))
+            return redirect("traffic:intersection", intersection.pk)
+    else:
+        status = 400
+    return _intersection_page(request, intersection, status=status, phase_form=form)
+
+
+@staff_member_required(MANAGE_PERMISSION)
+@require_http_methods(["POST"])
+def intergreen_update(request: HttpRequest, intersection_id: int) -> HttpResponse:
+    intersection = _manageable(request, intersection_id)
+    groups = list(intersection.groups.order_by("index"))
+    form = IntergreenForm(request.POST, groups=groups, prefix="ig")
+    if form.is_valid():
+        try:
+            services.intergreen_set(
+                intersection=intersection,
+                clearing=form.cleaned_data["clearing"],
+                entering=form.cleaned_data["entering"],
+                seconds=form.cleaned_data["seconds"],
+                actor=request.user,
+            )
+        except ApplicationError as error:
+            status = form_show_error(form, error)
+        else:
+            messages.success(request, _("The intergreen time was saved."))
+            return redirect("traffic:intersection", intersection.pk)
+    else:
+        status = 400
+    return _intersection_page(request, intersection, status=status, intergreen_form=form)
+
+
+@staff_member_required(APPROVE_PERMISSION)
+@require_http_methods(["POST"])
+def plan_approve(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = access.plan_for_user(
+        user=request.user,
+        municipality=request_municipality(request),
+        plan_id=plan_id,
+        permission=APPROVE_PERMISSION,
+    )
+    try:
+        services.plan_approve(plan=plan, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("The plan is approved and active."))
+    return redirect("traffic:intersection", plan.intersection_id)
+
+
+@staff_member_required(SIMULATE_PERMISSION)
+@require_http_methods(["POST"])
+def run_start(request: HttpRequest) -> HttpResponse:
+    municipality = request_municipality(request)
+    form = _run_form(request.POST)
+    if form.is_valid():
+        try:
+            run = services.simulation_run_start(
+                municipality=municipality,
+                scenario=form.cleaned_data["scenario"],
+                controllers=form.cleaned_data["controllers"],
+                seconds=form.cleaned_data["seconds"],
+                actor=request.user,
+            )
+        except ApplicationError as error:
+            status = form_show_error(form, error)
+        else:
+            return redirect("traffic:run", run.pk)
+    else:
+        status = 400
+    intersections = list(selectors.intersection_list(municipality=municipality))
+    return render(
+        request,
+        "traffic/index.html",
+        {
+            "points": _map(intersections),
+            "intersections": intersections,
+            "map_width": MAP_WIDTH,
+            "map_height": MAP_HEIGHT,
+            "priority": selectors.priority_recent(municipality=municipality),
+            "runs": selectors.run_list(municipality=municipality)[:20],
+            "run_form": form,
+            "can_simulate": True,
+            "can_manage": user_can_anywhere(user=request.user, permission=MANAGE_PERMISSION),
+        },
+        status=status,
+    )
+
+
+def _labels(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {**row, "label": CONTROLLER_LABELS.get(row["controller"], row["controller"])}
+        for row in results
+    ]
+
+
+@staff_member_required(VIEW_PERMISSION)
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = access.run_for_user(
+        user=request.user,
+        municipality=request_municipality(request),
+        run_id=run_id,
+        permission=VIEW_PERMISSION,
+    )
+    context = {
+        "run": run,
+        "results": _labels(run.results or []),
+        "finished": run.status in (SimulationRun.Status.DONE, SimulationRun.Status.FAILED),
+        "percent": round(run.progress * 100),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "traffic/_run_status.html", context)
+    return render(request, "traffic/run.html", context)
+
+
+@staff_member_required(VIEW_PERMISSION)
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def run_compare(request: HttpRequest) -> HttpResponse:
+    municipality = request_municipality(request)
+    raw = request.GET.getlist("lauf")
+    if len(raw) > MAX_COMPARE or not all(r.isdigit() and len(r) < 12 for r in raw):
+        raise Http404
+    runs = [
+        access.run_for_user(
+            user=request.user, municipality=municipality, run_id=int(r), permission=VIEW_PERMISSION
+        )
+        for r in dict.fromkeys(raw)
+    ]
+    rows: list[dict[str, Any]] = []
+    for run in runs:
+        for row in run.results or []:
+            rows.append({**row, "scenario": f"{row['scenario']} #{run.pk}"})
+    charts = []
+    if rows:
+        for metric, title in (
+            ("mean_delay", _("Mean delay per vehicle (s)")),
+            ("mean_waiting_time", _("Mean waiting time (s)")),
+            ("mean_queue", _("Mean queue (vehicles)")),
+            ("co2_kg", _("CO2 (kg)")),
+        ):
+            charts.append(results_chart(rows, metric=metric, title=title))
+    return render(
+        request,
+        "traffic/compare.html",
+        {
+            "runs": runs,
+            "charts": charts,
+            "available": selectors.run_list(municipality=municipality).filter(
+                status=SimulationRun.Status.DONE
+            )[:50],
+            "selected": {run.pk for run in runs},
+        },
+    )

@@ -1,0 +1,52 @@
+"""An engineer starts a short simulation from the traffic view and sees its result chart;
+every page visited is axe-clean."""
+
+from typing import Any
+
+import pytest
+
+from rathaus.core.models import Municipality
+from rathaus.organisation.models import OrgUnit, Role
+from tests.browser.conftest import axe_violations
+from tests.factories import PASSWORD
+from tests.traffic.conftest import staff_with
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_engineer_runs_a_simulation_from_the_traffic_view(
+    page: Any,
+    live_server: Any,
+    municipality: Municipality,
+    traffic_unit: OrgUnit,
+    engineer_role: Role,
+    immediate_tasks: None,
+) -> None:
+    staff_with(traffic_unit, engineer_role, email="tina@musterstadt.example")
+    base = live_server.url
+    page.goto(base + "/anmelden/")
+    page.locator("#id_username").fill("tina@musterstadt.example")
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_load_state()
+
+    page.goto(base + "/verwaltung/verkehr/")
+    assert axe_violations(page) == []
+    page.select_option("#id_scenario", "cologne1")
+    for box in page.locator("input[name=controllers]").all():
+        box.uncheck()
+    page.locator("input[name=controllers][value=adaptive]").check()
+    page.locator("input[name=controllers][value=sumo_static]").check()
+    page.fill("#id_seconds", "60")
+    page.locator("main form[action$='/simulationen/'] button[type=submit]").click()
+    page.wait_for_load_state()
+
+    chart = page.locator("figure.traffic-chart svg")
+    chart.wait_for(timeout=60_000)
+    assert "adaptive" in chart.inner_html()
+    assert (
+        page.locator("table caption", has_text="Results").count()
+        + page.locator("table caption", has_text="Ergebnisse").count()
+        == 1
+    )
+    assert axe_violations(page) == []

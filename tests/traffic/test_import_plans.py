@@ -1,0 +1,239 @@
+"""Network import, plans (Webster, versions, four-eyes approval) and the pages around them."""
+
+from datetime import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from rathaus.accounts.models import User
+from rathaus.audit.models import AuditEvent
+from rathaus.core.errors import Conflict, PermissionDenied, ValidationFailed
+from rathaus.core.models import Municipality
+from rathaus.traffic import services
+from rathaus.traffic.models import Detector, Intergreen, Intersection, Phase, SignalPlan
+from tests.conftest import strong_login
+from tests.factories import StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def intersection(municipality: Municipality, cologne1_net: bytes) -> Intersection:
+    return services.network_import(
+        municipality=municipality, content=cologne1_net, network="cologne1"
+    )[0]
+
+
+def test_import_creates_the_intersection_model(intersection: Intersection) -> None:
+    assert intersection.sumo_id == "GS_cluster_357187_359543"
+    assert intersection.groups.count() == 20
+    assert intersection.phases.count() == 4
+    assert Intergreen.objects.filter(intersection=intersection).count() == 200
+    assert Detector.objects.filter(intersection=intersection).count() > 0
+    model = services.intersection_model(intersection=intersection)
+    assert len(model.phases) == 4
+
+
+def test_reimport_replaces_instead_of_duplicating(
+    municipality: Municipality, intersection: Intersection, cologne1_net: bytes
+) -> None:
+    services.network_import(municipality=municipality, content=cologne1_net, network="again")
+    assert Intersection.objects.filter(municipality=municipality).count() == 1
+    assert Phase.objects.filter(intersection__municipality=municipality).count() == 4
+
+
+def test_a_network_without_traffic_lights_writes_nothing(municipality: Municipality) -> None:
+    with pytest.raises(ValidationFailed, match="no traffic lights"):
+        services.network_import(
+            municipality=municipality,
+            content=b'<net><edge id="a"><lane id="a_0" length="5"/></edge></net>',
+            network="plain",
+        )
+    assert not Intersection.objects.exists()
+
+
+def test_a_phase_with_conflicting_greens_is_refused(intersection: Intersection) -> None:
+    phase = intersection.phases.get(order=0)
+    with pytest.raises(ValidationFailed, match="conflicting greens"):
+        services.phase_update(phase=phase, greens=[0, 5], min_green=5, max_green=50)
+    phase.refresh_from_db()
+    assert 0 not in phase.greens  # nothing half-written
+
+
+def test_intergreen_shorter_than_yellow_is_refused(intersection: Intersection) -> None:
+    with pytest.raises(ValidationFailed, match="shorter than the yellow"):
+        services.intergreen_set(intersection=intersection, clearing=5, entering=0, seconds=1.0)
+    assert (
+        Intergreen.objects.get(
+            clearing__index=5, entering__index=0, intersection=intersection
+        ).seconds
+        == 5.0
+    )
+
+
+def test_detectors_on_missing_lanes_are_refused(intersection: Intersection) -> None:
+    with pytest.raises(ValidationFailed, match="no lane"):
+        services.detector_create(
+            intersection=intersection, name="D1", lane="nowhere_0", position=10, kind="stopline"
+        )
+    lane = intersection.groups.get(index=0).lanes[0]
+    detector = services.detector_create(
+        intersection=intersection, name="D1", lane=lane, position=10, kind="stopline"
+    )
+    assert detector.lane == lane
+    with pytest.raises(Conflict):
+        services.detector_create(
+            intersection=intersection, name="D1", lane=lane, position=10, kind="stopline"
+        )
+
+
+def test_webster_plans_are_versioned_and_need_a_second_person(
+    intersection: Intersection, engineer: User, second_engineer: User
+) -> None:
+    flows = {0: 600.0, 1: 120.0, 2: 500.0, 3: 100.0}
+    first = services.plan_compute(
+        intersection=intersection,
+        name="Tag",
+        starts_at=time(6),
+        ends_at=time(22),
+        flows=flows,
+        actor=engineer,
+    )
+    assert first.version == 1
+    assert first.status == SignalPlan.Status.DRAFT
+    assert first.greens[0]["green"] > first.greens[1]["green"]
+    with pytest.raises(PermissionDenied, match="someone other"):
+        services.plan_approve(plan=first, actor=engineer)
+    services.plan_approve(plan=first, actor=second_engineer)
+    second = services.plan_compute(
+        intersection=intersection,
+        name="Tag",
+        starts_at=time(6),
+        ends_at=time(22),
+        flows=flows,
+        actor=engineer,
+    )
+    assert second.version == 2
+    services.plan_approve(plan=second, actor=second_engineer)
+    first.refresh_from_db()
+    assert first.status == SignalPlan.Status.RETIRED
+    assert SignalPlan.objects.get(status=SignalPlan.Status.ACTIVE) == second
+    with pytest.raises(Conflict):
+        services.plan_approve(plan=second, actor=second_engineer)
+    assert AuditEvent.objects.filter(action="traffic.plan.approved").count() == 2
+
+
+def test_plan_needs_a_flow_per_phase_and_sane_flows(intersection: Intersection) -> None:
+    with pytest.raises(ValidationFailed, match="every phase"):
+        services.plan_compute(
+            intersection=intersection, name="T", starts_at=time(6), ends_at=time(9), flows={0: 100}
+        )
+    with pytest.raises(ValidationFailed):
+        services.plan_compute(
+            intersection=intersection,
+            name="T",
+            starts_at=time(6),
+            ends_at=time(9),
+            flows={0: 5000, 1: 0, 2: 0, 3: 0},
+        )
+    assert not SignalPlan.objects.exists()
+
+
+def test_import_page_and_intersection_page(engineer_client: Client, cologne1_net: bytes) -> None:
+    response = engineer_client.post(
+        reverse("traffic:import"),
+        {"network": SimpleUploadedFile("cologne1.net.xml", cologne1_net)},
+    )
+    assert response.status_code == 302
+    intersection = Intersection.objects.get()
+    page = engineer_client.get(reverse("traffic:intersection", args=[intersection.pk]))
+    assert page.status_code == 200
+    assert b"Intergreen" in page.content or b"Zwischenzeiten" in page.content
+    bad = engineer_client.post(
+        reverse("traffic:import"), {"network": SimpleUploadedFile("x.net.xml", b"<net><oops")}
+    )
+    assert bad.status_code == 400
+
+
+def test_plan_form_on_the_page(engineer_client: Client, intersection: Intersection) -> None:
+    url = reverse("traffic:plan_compute", args=[intersection.pk])
+    data = {"name": "Früh", "starts_at": "06:00", "ends_at": "09:00", "saturation": "1800"}
+    data.update({f"flow_{i}": "300" for i in range(4)})
+    assert engineer_client.post(url, data).status_code == 302
+    data["flow_0"] = "-5"
+    assert engineer_client.post(url, data).status_code == 400
+    assert SignalPlan.objects.count() == 1
+    plan = SignalPlan.objects.get()
+    # the author cannot approve through the page either
+    engineer_client.post(reverse("traffic:plan_approve", args=[plan.pk]))
+    plan.refresh_from_db()
+    assert plan.status == SignalPlan.Status.DRAFT
+
+
+def test_other_tenant_and_unprivileged_staff_are_kept_out(
+    intersection: Intersection,
+    other_municipality: Municipality,
+    other_client: Client,
+    client: Client,
+    municipality: Municipality,
+) -> None:
+    outsider = StaffFactory(municipality=other_municipality)
+    from tests.organisation.factories import OrgUnitFactory, RoleFactory, RoleGrantFactory
+    from tests.traffic.conftest import ENGINEER_PERMISSIONS
+
+    unit = OrgUnitFactory(municipality=other_municipality)
+    RoleGrantFactory(
+        user=outsider,
+        role=RoleFactory(municipality=other_municipality, permissions=ENGINEER_PERMISSIONS),
+        org_unit=unit,
+    )
+    strong_login(other_client, outsider)
+    assert (
+        other_client.get(reverse("traffic:intersection", args=[intersection.pk])).status_code == 404
+    )
+    assert (
+        other_client.post(reverse("traffic:plan_compute", args=[intersection.pk]), {}).status_code
+        == 404
+    )
+    plain = StaffFactory(municipality=municipality)
+    strong_login(client, plain)
+    assert client.get(reverse("traffic:index")).status_code == 403
+    assert client.get(reverse("traffic:intersection", args=[intersection.pk])).status_code == 403
+
+
+def test_demo_load_is_idempotent(municipality: Municipality) -> None:
+    from rathaus.traffic.demo import traffic_demo_load
+
+    traffic_demo_load(municipality=municipality)
+    count = Intersection.objects.filter(municipality=municipality).count()
+    assert count == 8
+    traffic_demo_load(municipality=municipality)
+    assert Intersection.objects.filter(municipality=municipality).count() == count
+    assert SignalPlan.objects.filter(municipality=municipality).count() == 1
+
+
+def test_phase_and_intergreen_forms(engineer_client: Client, intersection: Intersection) -> None:
+    phase_url = reverse("traffic:phase_update", args=[intersection.pk])
+    unsafe = {
+        "phase-phase": "0",
+        "phase-greens": ["0", "5"],
+        "phase-min_green": "5",
+        "phase-max_green": "50",
+    }
+    response = engineer_client.post(phase_url, unsafe)
+    assert response.status_code == 400
+    assert b"conflicting greens" in response.content
+    assert 0 not in intersection.phases.get(order=0).greens
+    safe = dict(unsafe, **{"phase-greens": ["5", "6", "7"], "phase-max_green": "45"})
+    assert engineer_client.post(phase_url, safe).status_code == 302
+    assert intersection.phases.get(order=0).greens == [5, 6, 7]
+    ig_url = reverse("traffic:intergreen_update", args=[intersection.pk])
+    short = {"ig-clearing": "5", "ig-entering": "0", "ig-seconds": "1"}
+    assert engineer_client.post(ig_url, short).status_code == 400
+    longer = dict(short, **{"ig-seconds": "7"})
+    assert engineer_client.post(ig_url, longer).status_code == 302
+    row = Intergreen.objects.get(intersection=intersection, clearing__index=5, entering__index=0)
+    assert row.seconds == 7.0
+    assert engineer_client.post(ig_url, {"ig-clearing": "x"}).status_code == 400

@@ -1,0 +1,176 @@
+"""The safety layer: controllers try hard to force unsafe signal states and fail."""
+
+import random
+
+import pytest
+
+from rathaus.traffic.control.model import (
+    GroupKind,
+    ModelError,
+    Phase,
+    SignalGroup,
+    intersection_build,
+)
+from rathaus.traffic.control.safety import SafetyLayer, SafetyMonitor, Signal
+from tests.traffic.conftest import cross
+
+
+def drive(layer: SafetyLayer, proposals: list[int | None], *, start: float = 0.0) -> SafetyMonitor:
+    """Feed one proposal per second and watch the outcome independently."""
+    monitor = SafetyMonitor(layer.intersection)
+    for second, proposal in enumerate(proposals):
+        now = start + second
+        state = layer.step(now, proposal)
+        monitor.observe(now, state)
+    return monitor
+
+
+def test_random_proposals_every_second_never_produce_an_unsafe_state() -> None:
+    # given a layer and a controller that proposes a random (also invalid) phase each second
+    rng = random.Random(7)
+    layer = SafetyLayer(cross())
+    proposals = [rng.choice([0, 1, 2, 3, None, -1, 17]) for _ in range(5000)]
+    # when / then: the monitor sees no violation, and the proposals did switch phases
+    monitor = drive(layer, proposals)
+    assert monitor.violations == []
+    assert layer.switches > 100
+    assert layer.refused > 0
+
+
+def test_sub_second_steps_with_flipping_proposals_stay_safe() -> None:
+    layer = SafetyLayer(cross())
+    monitor = SafetyMonitor(layer.intersection)
+    now = 0.0
+    for k in range(20000):
+        now += 0.1
+        monitor.observe(now, layer.step(now, k % 4 if k % 3 else (k + 1) % 4))
+    assert monitor.violations == []
+
+
+def test_conflicting_green_waits_for_yellow_and_all_red() -> None:
+    # given north-south green after its minimum
+    layer = SafetyLayer(cross(yellow=3, all_red=2))
+    states = [layer.step(float(t), 0) for t in range(12)]
+    assert states[-1][0] == "G"
+    # when the controller wants east-west at once
+    timeline = [layer.step(float(t), 1) for t in range(12, 30)]
+    # then north-south shows yellow for 3 s, then red, and east-west is green only
+    # 5 s (yellow + all-red) after north-south's green ended
+    assert [s[0] for s in timeline[:4]] == ["y", "y", "y", "r"]
+    first_green = next(i for i, s in enumerate(timeline) if s[1] == "G")
+    assert first_green == 5
+    assert all(not (s[0] in "Gg" and s[1] in "Gg") for s in timeline)
+
+
+def test_minimum_green_cannot_be_cut_and_a_transition_cannot_be_redirected() -> None:
+    layer = SafetyLayer(cross())
+    layer.step(0.0, None)
+    # the start: everything red, then phase A after the intergreen from power-up
+    t = 0.0
+    while layer.phase != 0:
+        t += 1
+        layer.step(t, 0)
+    green_start = t
+    for k in range(1, 5):  # within the 5 s minimum green, every change is refused
+        assert layer.step(green_start + k, 1)[0] == "G"
+    assert layer.refused == 4
+    layer.step(green_start + 5, 1)  # now it may go
+    assert layer.target == 1
+    layer.step(green_start + 6, 2)  # trying to redirect to another phase mid-transition
+    assert layer.target == 1
+    assert layer.refused == 5
+
+
+def test_pedestrian_minimum_extends_the_phase() -> None:
+    layer = SafetyLayer(cross(ped_min=12))
+    monitor = drive(layer, [0] * 8 + [1] * 40)
+    ped_green = [i for i, v in enumerate(monitor_states(layer, [0] * 8 + [1] * 40)) if v[4] == "G"]
+    assert monitor.violations == []
+    assert len(ped_green) >= 12
+
+
+def monitor_states(layer_template: SafetyLayer, proposals: list[int | None]) -> list[str]:
+    layer = SafetyLayer(layer_template.intersection)
+    return [layer.step(float(t), p) for t, p in enumerate(proposals)]
+
+
+def test_maximum_green_ends_a_phase_the_controller_wants_to_keep() -> None:
+    states = monitor_states(SafetyLayer(cross()), [0] * 120)
+    runs, current = [], 0
+    for state in states:
+        current = current + 1 if state[0] == "G" else 0
+        runs.append(current)
+    # phase A (max green 40 s) is ended although the controller keeps asking for it
+    assert max(runs) == 40
+    assert any(state[1] == "G" for state in states)
+    layer = SafetyLayer(cross())
+    assert drive(layer, [0] * 120).violations == []
+    assert layer.forced >= 2
+    assert layer.signal(4) in (Signal.GREEN, Signal.RED)
+
+
+def test_time_running_backwards_is_refused() -> None:
+    layer = SafetyLayer(cross())
+    layer.step(10.0, 0)
+    with pytest.raises(ValueError, match="backwards"):
+        layer.step(9.0, 0)
+
+
+def test_monitor_flags_what_the_layer_prevents() -> None:
+    # given the monitor on hand-made unsafe states (as a broken controller would send)
+    monitor = SafetyMonitor(cross())
+    monitor.observe(0, "Grrrr")
+    monitor.observe(10, "rGrrr")  # green to red without yellow, and no intergreen
+    monitor.observe(11, "GGrrr")  # conflicting greens
+    kinds = {v.kind for v in monitor.violations}
+    assert {"no-yellow", "intergreen", "conflicting-greens"} <= kinds
+
+
+def _groups(n: int) -> list[SignalGroup]:
+    return [SignalGroup(i, f"K{i}") for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("phases", "intergreen", "message"),
+    [
+        ([Phase("p", frozenset({0, 1}))], {(0, 1): 5.0, (1, 0): 5.0}, "conflicting greens"),
+        (
+            [Phase("p", frozenset({0})), Phase("q", frozenset({1}))],
+            {(0, 1): 2.0, (1, 0): 5.0},
+            "shorter than the yellow",
+        ),
+        ([Phase("p", frozenset({0}))], {(0, 1): 5.0}, "no counterpart"),
+        ([Phase("p", frozenset({0, 7}))], {}, "unknown signal groups"),
+        ([Phase("p", frozenset())], {}, "no green"),
+        ([], {}, "at least one phase"),
+        ([Phase("p", frozenset({0}), min_green=30, max_green=10)], {}, "must not exceed"),
+        ([Phase("p", frozenset({0}), letters={0: "y"})], {}, "G or g"),
+    ],
+)
+def test_unsafe_definitions_are_refused(
+    phases: list[Phase], intergreen: dict, message: str
+) -> None:
+    with pytest.raises(ModelError, match=message):
+        intersection_build(id="bad", groups=_groups(2), phases=phases, intergreen=intergreen)
+
+
+def test_short_vehicle_yellow_and_gappy_indices_are_refused() -> None:
+    with pytest.raises(ModelError, match="shorter than 2 s"):
+        intersection_build(
+            id="bad",
+            groups=[SignalGroup(0, yellow=1.0)],
+            phases=[Phase("p", frozenset({0}))],
+            intergreen={},
+        )
+    with pytest.raises(ModelError, match="without gaps"):
+        intersection_build(
+            id="bad", groups=[SignalGroup(1)], phases=[Phase("p", frozenset({1}))], intergreen={}
+        )
+    # a pedestrian group has no yellow and is fine
+    ok = intersection_build(
+        id="ok",
+        groups=[SignalGroup(0, kind=GroupKind.PEDESTRIAN, yellow=0.0)],
+        phases=[Phase("p", frozenset({0}))],
+        intergreen={},
+    )
+    assert ok.phase_min_green(0) == 5.0

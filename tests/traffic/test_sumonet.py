@@ -1,0 +1,78 @@
+"""Reading intersections from SUMO networks, and refusing networks that cannot be
+controlled safely."""
+
+from pathlib import Path
+
+import pytest
+
+from rathaus.traffic.control.model import ModelError
+from rathaus.traffic.control.sumonet import net_read
+from rathaus.traffic.sim.scenario import ScenarioError, scenario_load
+from tests.traffic.conftest import resco
+
+NO_TLS = (
+    b'<?xml version="1.0"?><net version="1.20"><edge id="a">'
+    b'<lane id="a_0" index="0" length="10" speed="13"/></edge></net>'
+)
+
+
+def test_cologne1_becomes_one_intersection_with_the_programs_phases() -> None:
+    info = net_read(resco("cologne1") / "cologne1.net.xml")
+    assert list(info.intersections) == ["GS_cluster_357187_359543"]
+    intersection = info.intersections["GS_cluster_357187_359543"]
+    assert len(intersection.groups) == 20
+    assert len(intersection.phases) == 4
+    assert [p.max_green for p in intersection.phases] == [50.0] * 4
+    # the program never shows 0 and 5 green together: they conflict, with the program's 5 s
+    assert intersection.conflicts(0, 5)
+    assert intersection.intergreen[(5, 0)] == 5.0
+    assert all(lanes for lanes in (g.lanes for g in intersection.groups))
+    plan = info.plans["GS_cluster_357187_359543"]
+    assert plan.cycle == 29 + 6 + 29 + 6
+
+
+def test_a_network_without_traffic_lights_is_refused(tmp_path: Path) -> None:
+    net = tmp_path / "plain.net.xml"
+    net.write_bytes(NO_TLS)
+    with pytest.raises(ModelError, match="no traffic lights"):
+        net_read(net)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"<net><broken", "not well-formed"),
+        (b"<routes/>", "not a SUMO network"),
+        (
+            b'<net><tlLogic id="t" programID="0"><phase duration="5" state="Gr"/>'
+            b'<phase duration="5" state="Grr"/></tlLogic></net>',
+            "differ in length",
+        ),
+        (
+            b'<net><tlLogic id="t" programID="0"><phase duration="5" state="rr"/></tlLogic></net>',
+            "never shows green",
+        ),
+        (b'<net><tlLogic id="t" programID="0"></tlLogic></net>', "no phases"),
+        (
+            b'<!DOCTYPE net [<!ENTITY x SYSTEM "file:///etc/passwd">]><net>&x;</net>',
+            "no traffic lights",
+        ),
+    ],
+)
+def test_broken_networks_are_refused(tmp_path: Path, content: bytes, message: str) -> None:
+    net = tmp_path / "bad.net.xml"
+    net.write_bytes(content)
+    with pytest.raises(ModelError, match=message):
+        net_read(net)
+
+
+def test_scenarios_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="does not exist"):
+        scenario_load(tmp_path / "missing")
+    (tmp_path / "a.sumocfg").write_text(
+        '<configuration><input><net-file value="../../etc/passwd"/></input></configuration>'
+    )
+    with pytest.raises(ScenarioError, match="outside the scenario folder"):
+        scenario_load(tmp_path)
+    scenario = scenario_load(resco("cologne1"))
+    assert (scenario.begin, scenario.end) == (25200.0, 28800.0)
