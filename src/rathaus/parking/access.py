@@ -1,0 +1,95 @@
+"""The one place that scopes parking objects from a request to its municipality and to
+who is asking: another municipality's ids are 404; a citizen reaches only their own
+reservations; pushing data and checking in need their permission (403)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from rathaus.core.models import Municipality
+from rathaus.organisation.permissions import user_can_anywhere
+from rathaus.parking.models import ParkingSite, Reservation, Sign, Space
+
+
+def _member(user: Any, municipality: Municipality) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and (
+        getattr(user, "municipality_id", None) == municipality.pk
+    )
+
+
+def site_public(*, municipality: Municipality, site_id: int) -> ParkingSite:
+    """An active site of the municipality (public information), or 404."""
+    site = (
+        ParkingSite.objects.select_related("municipality", "forecast")
+        .filter(municipality=municipality, is_active=True, pk=site_id)
+        .first()
+    )
+    if site is None:
+        raise Http404
+    return site
+
+
+def sign_public(*, municipality: Municipality, key: str) -> Sign:
+    sign = (
+        Sign.objects.select_related("municipality")
+        .filter(municipality=municipality, key=key[:64])
+        .first()
+    )
+    if sign is None:
+        raise Http404
+    return sign
+
+
+def space_reservable(*, user: Any, municipality: Municipality, space_id: int) -> Space:
+    """A reservable space a signed-in citizen of this municipality may book, or 404."""
+    if not _member(user, municipality):
+        raise Http404
+    space = (
+        Space.objects.select_related("site", "municipality")
+        .filter(municipality=municipality, reservable=True, site__is_active=True, pk=space_id)
+        .first()
+    )
+    if space is None:
+        raise Http404
+    return space
+
+
+def reservation_for_citizen(
+    *, user: Any, municipality: Municipality, reservation_id: int
+) -> Reservation:
+    """The citizen's own reservation, or 404 for anyone else's."""
+    if not _member(user, municipality):
+        raise Http404
+    reservation = (
+        Reservation.objects.select_related("space__site", "space__municipality")
+        .filter(municipality=municipality, citizen_id=user.pk, pk=reservation_id)
+        .first()
+    )
+    if reservation is None:
+        raise Http404
+    return reservation
+
+
+def require(*, user: Any, municipality: Municipality, permission: str) -> None:
+    """403 unless ``user`` of this municipality holds ``permission`` in some unit."""
+    if not _member(user, municipality) or not user_can_anywhere(user=user, permission=permission):
+        raise PermissionDenied
+
+
+def space_for_operator(
+    *, user: Any, municipality: Municipality, space_id: int, permission: str
+) -> Space:
+    """A space of this municipality for staff checking in arrivals: 404 other tenant's,
+    403 without the permission."""
+    space = (
+        Space.objects.select_related("site", "municipality")
+        .filter(municipality=municipality, pk=space_id)
+        .first()
+    )
+    if space is None:
+        raise Http404
+    require(user=user, municipality=municipality, permission=permission)
+    return space

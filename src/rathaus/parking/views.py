@@ -1,0 +1,219 @@
+"""Pages of parking management.
+
+Public: the map and list of sites with live values and a forecast for a chosen arrival
+(``/parken/``; the list works without JavaScript and without the map, htmx refreshes it),
+a site's page with its forecast and reservable spaces (``/parken/<id>/``).
+Citizens: reserve a space and show the QR code (``/parken/reservierungen/``).
+Staff: live overview, refused readings and the site import (``/verwaltung/parken/``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from rathaus.core.errors import ApplicationError
+from rathaus.core.forms import form_show_error
+from rathaus.core.maps import map_tiles, map_tiles_allow
+from rathaus.core.tenancy import request_municipality
+from rathaus.organisation.decorators import staff_member_required
+from rathaus.parking import access, selectors, services
+from rathaus.parking.forms import ArrivalForm, ImportForm, ReservationForm
+from rathaus.parking.models import MANAGE_PARKING, ParkingSite, Rejection
+
+POLL_SECONDS = 10
+
+
+def _arrival(request: HttpRequest) -> tuple[ArrivalForm, datetime | None]:
+    form = ArrivalForm(request.GET or None)
+    if form.is_bound and form.is_valid() and form.cleaned_data["ankunft"]:
+        arrival: datetime = form.cleaned_data["ankunft"]
+        now = timezone.now()
+        if now - timedelta(minutes=5) <= arrival <= now + timedelta(days=7):
+            return form, arrival
+        form.add_error("ankunft", _("Choose an arrival within the next seven days."))
+    return form, None
+
+
+def _rows(request: HttpRequest, arrival: datetime | None) -> list[dict[str, Any]]:
+    now = timezone.now()
+    rows = []
+    for site in selectors.sites_public(municipality=request_municipality(request)):
+        state = selectors.site_state(site, now=now)
+        forecast = None
+        if arrival is not None:
+            prediction = selectors.site_forecast(site, arrival=arrival, now=now)
+            if prediction is not None:
+                forecast = selectors.free_from_occupancy(site, prediction.occupancy)
+        rows.append(
+            {
+                "site": site,
+                "state": state,
+                "forecast": forecast,
+                "restrictions": list(site.restrictions.all()),
+            }
+        )
+    return rows
+
+
+def _list_context(request: HttpRequest, arrival: datetime | None) -> dict[str, Any]:
+    query = request.GET.urlencode() if arrival else ""
+    return {
+        "rows": _rows(request, arrival),
+        "arrival": arrival,
+        "now": timezone.now(),
+        "query": query,
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+@require_http_methods(["GET", "HEAD"])
+def map_page(request: HttpRequest) -> HttpResponse:
+    form, arrival = _arrival(request)
+    tiles = map_tiles()
+    context = {
+        "form": form,
+        "tile_url": tiles.url,
+        "tile_attribution": tiles.attribution,
+        **_list_context(request, arrival),
+    }
+    response = render(request, "parking/map.html", context, status=400 if form.errors else 200)
+    # Map tiles are the one thing the page loads from elsewhere.
+    return map_tiles_allow(response, tiles)
+
+
+@require_http_methods(["GET", "HEAD"])
+def list_fragment(request: HttpRequest) -> HttpResponse:
+    _form, arrival = _arrival(request)
+    return render(request, "parking/_list.html", _list_context(request, arrival))
+
+
+@require_http_methods(["GET", "HEAD"])
+def site_page(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = access.site_public(municipality=request_municipality(request), site_id=site_id)
+    spaces = list(selectors.reservable_spaces(site=site))
+    return _site_render(request, site, ReservationForm(initial=_default_window(), spaces=spaces))
+
+
+def _default_window() -> dict[str, datetime]:
+    start = timezone.localtime().replace(second=0, microsecond=0) + timedelta(minutes=30)
+    start -= timedelta(minutes=start.minute % 15)
+    return {"starts_at": start, "ends_at": start + timedelta(hours=2)}
+
+
+def _site_render(
+    request: HttpRequest, site: ParkingSite, form: ReservationForm, status: int = 200
+) -> HttpResponse:
+    context = {
+        "site": site,
+        "state": selectors.site_state(site),
+        "forecasts": selectors.site_forecasts(site),
+        "restrictions": list(site.restrictions.all()),
+        "has_spaces": bool(form.fields["space"].choices),  # type: ignore[attr-defined]
+        "form": form,
+    }
+    return render(request, "parking/site.html", context, status=status)
+
+
+@login_required
+@require_POST
+def reserve(request: HttpRequest, site_id: int) -> HttpResponse:
+    municipality = request_municipality(request)
+    site = access.site_public(municipality=municipality, site_id=site_id)
+    form = ReservationForm(request.POST, spaces=list(selectors.reservable_spaces(site=site)))
+    if not form.is_valid():
+        return _site_render(request, site, form, status=400)
+    space = access.space_reservable(
+        user=request.user, municipality=municipality, space_id=form.cleaned_data["space"]
+    )
+    try:
+        services.reservation_book(
+            citizen=request.user,
+            space=space,
+            starts_at=form.cleaned_data["starts_at"],
+            ends_at=form.cleaned_data["ends_at"],
+            plate=form.cleaned_data["plate"],
+        )
+    except ApplicationError as error:
+        status = form_show_error(form, error)
+        return _site_render(request, site, form, status=status)
+    messages.success(request, _("Your space is reserved."))
+    return redirect("parking:reservations")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def reservations(request: HttpRequest) -> HttpResponse:
+    municipality = request_municipality(request)
+    items = []
+    for reservation in selectors.reservations_of(citizen=request.user, municipality=municipality):
+        qr = (
+            segno.make(reservation.code, error="m").svg_data_uri(scale=4)
+            if reservation.status == "booked"
+            else ""
+        )
+        items.append({"reservation": reservation, "qr": qr})
+    return render(request, "parking/reservations.html", {"items": items})
+
+
+@login_required
+@require_POST
+def reservation_cancel(request: HttpRequest, reservation_id: int) -> HttpResponse:
+    reservation = access.reservation_for_citizen(
+        user=request.user, municipality=request_municipality(request), reservation_id=reservation_id
+    )
+    try:
+        services.reservation_cancel(reservation=reservation, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("The reservation is cancelled."))
+    return redirect("parking:reservations")
+
+
+@staff_member_required(MANAGE_PARKING)
+@require_http_methods(["GET", "HEAD", "POST"])
+def staff_overview(request: HttpRequest) -> HttpResponse:
+    municipality = request_municipality(request)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            fmt = "csv" if upload.name.lower().endswith(".csv") else "json"
+            try:
+                result = services.sites_import(
+                    municipality=municipality, data=upload.read(), fmt=fmt, actor=request.user
+                )
+            except ApplicationError as error:
+                status = form_show_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("%(created)d sites created, %(updated)d updated.")
+                    % {"created": result.created, "updated": result.updated},
+                )
+                return redirect("parking:staff")
+        else:
+            status = 400
+    now = timezone.now()
+    context = {
+        "form": form,
+        "states": [
+            selectors.site_state(site, now=now)
+            for site in selectors.sites_public(municipality=municipality)
+        ],
+        "rejections": Rejection.objects.filter(municipality=municipality).order_by("-received_at")[
+            :50
+        ],
+    }
+    return render(request, "parking/staff.html", context, status=status)
