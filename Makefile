@@ -96,11 +96,20 @@ pytest-postgres:
 	elif [ "$$CI" = "true" ]; then echo "CI: PostgreSQL is required but not reachable" >&2; exit 1; \
 	else echo "PostgreSQL not reachable at $(TEST_POSTGRES_URL): the PostgreSQL run is NOT done" >&2; fi
 
-bench: setup
+# The benchmarks need the test extras (SUMO for the traffic benchmark); each writes JSON.
+bench: setup-test
 	$(BIN)/python bench/portal.py
 	$(BIN)/python bench/catalog.py
 	$(BIN)/python bench/workflow.py
 	$(BIN)/python bench/applications.py
+	$(BIN)/python bench/buergerbuero.py
+	$(BIN)/python bench/assistant.py
+	$(BIN)/python bench/idpickup.py
+	$(BIN)/python bench/fragdenob.py
+	$(BIN)/python bench/einvoice.py
+	$(BIN)/python bench/parking.py
+	$(BIN)/python bench/charging.py
+	$(BIN)/python bench/traffic.py
 
 clean:
 	rm -rf $(VENV) var frontend/node_modules frontend/dist

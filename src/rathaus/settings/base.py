@@ -379,7 +379,16 @@ RATHAUS_DOCUMENT_SCANNER = env_str(
     "RATHAUS_DOCUMENT_SCANNER", "rathaus.applications.documents.BasicScanner"
 )
 
-# Catalogue search: the engine behind the search box (the service assistant plugs in here).
+# Map tiles of the parking and charging maps (an empty URL switches the maps off).
+RATHAUS_MAP_TILE_URL = env_str(
+    "RATHAUS_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+RATHAUS_MAP_TILE_ATTRIBUTION = env_str(
+    "RATHAUS_MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors"
+)
+
+# Catalogue search: the engine behind the search box, by default the service assistant's
+# (the keyword engine, rathaus.catalog.search.KeywordSearch, needs no index in memory).
 RATHAUS_CATALOG_SEARCH_ENGINE = env_str(
-    "RATHAUS_CATALOG_SEARCH_ENGINE", "rathaus.catalog.search.KeywordSearch"
+    "RATHAUS_CATALOG_SEARCH_ENGINE", "rathaus.assistant.search.AssistantSearch"
 )
