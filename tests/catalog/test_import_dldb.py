@@ -164,6 +164,28 @@ def test_a_second_import_changes_nothing(
     )
 
 
+def test_offers_at_a_location_of_another_source_are_kept(
+    municipality: Municipality, munich_catalog: ImportReport, munich_files: tuple[Path, Path]
+) -> None:
+    from tests.catalog.factories import LocationFactory
+
+    # Given the town offers an imported service at its own office too
+    service = Service.objects.filter(municipality=municipality).order_by("pk").first()
+    assert service is not None
+    own = LocationFactory(municipality=municipality, source="local", source_id="rathaus")
+    ServiceLocation.objects.create(
+        municipality=municipality, service=service, location=own, appointment_minutes=15
+    )
+    # When the source is imported again
+    services, locations = munich_files
+    report = catalog_import_dldb(
+        municipality=municipality, services_path=services, locations_path=locations
+    )
+    # Then the town's offer stays and the service counts as unchanged
+    assert report.services.counts()["updated"] == 0
+    assert ServiceLocation.objects.filter(service=service, location=own).exists()
+
+
 def test_changes_are_reported_and_editor_fields_kept(
     municipality: Municipality, tmp_path: Path
 ) -> None:

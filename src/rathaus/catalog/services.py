@@ -271,6 +271,12 @@ def _service_normalised(record: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _offer_sources(record: dict[str, Any]) -> set[str]:
+    """The sources whose locations an import manages for a service: the service's own
+    and those its offers name."""
+    return {record["source"], *(offer["source"] for offer in record.get("locations", []))}
+
+
 def _location_normalised(record: dict[str, Any]) -> dict[str, Any]:
     result = dict(record)
     for name in (
@@ -498,6 +504,13 @@ def _apply_services(
             created.append(key)
         else:
             current = selectors.service_record(service)
+            if "locations" in record:
+                # Offers at locations of other sources (a town's own office offering an
+                # imported service) belong to the town, not to this import: keep them.
+                managed = _offer_sources(record)
+                current["locations"] = [
+                    offer for offer in current["locations"] if offer["source"] in managed
+                ]
             changed = [name for name in owned if current[name] != record[name]]
         changes[key] = changed
         if not changed:
@@ -536,7 +549,9 @@ def _apply_services(
                 [life_situations[slug] for slug in record["life_situations"]]
             )
         if "locations" in changed:
-            ServiceLocation.objects.filter(service=service).delete()
+            ServiceLocation.objects.filter(
+                service=service, location__source__in=_offer_sources(record)
+            ).delete()
             ServiceLocation.objects.bulk_create(
                 ServiceLocation(
                     municipality=municipality,

@@ -92,8 +92,12 @@ def _occupancy(local_hour: float, weekday: int, site_index: int) -> float:
 
 
 def parking_demo_load(*, municipality: Municipality) -> None:
-    """Create (or refresh) the demo car parks, signs and history of ``municipality``."""
-    sites_import(municipality=municipality, data=json.dumps({"sites": SITES}).encode(), fmt="json")
+    """Create the demo car parks, signs and history of ``municipality``; safe to rerun
+    (sites already there are left as they are, so a rerun records no import)."""
+    if not ParkingSite.objects.filter(municipality=municipality).exists():
+        sites_import(
+            municipality=municipality, data=json.dumps({"sites": SITES}).encode(), fmt="json"
+        )
     now = timezone.now().replace(second=0, microsecond=0)
     now -= timedelta(minutes=now.minute % 15)
     sites = {s.external_id: s for s in ParkingSite.objects.filter(municipality=municipality)}
