@@ -107,6 +107,14 @@ PEOPLE = [
         (("administration", "SV"), ("revision", "SV")),
         "staff: administrator and auditor (second factor required)",
     ),
+    DemoPerson(
+        "mobilitaet",
+        "Moritz",
+        "Mobil",
+        True,
+        (("verkehrstechnik", "SV"), ("mobilitaet", "SV")),
+        "staff: traffic engineering, parking and charging stations",
+    ),
     DemoPerson("buerger", "Max", "Mustermann", False, (), "citizen"),
 ]
 
