@@ -7,7 +7,6 @@ and tests) and unpacked into ``<VAR_DIR>/einvoice/releases``.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
@@ -21,12 +20,7 @@ _validator: Validator | None = None
 
 
 def artefacts_dir() -> Path:
-    configured = getattr(settings, "RATHAUS_EINVOICE_ARTEFACTS_DIR", None) or os.environ.get(
-        "RATHAUS_EINVOICE_ARTEFACTS_DIR"
-    )
-    if configured:
-        return Path(configured)
-    return Path(settings.RATHAUS_SHARED_DIR) / "data" / "xrechnung"
+    return Path(settings.RATHAUS_EINVOICE_ARTEFACTS_DIR)
 
 
 def cache_dir() -> Path:

@@ -379,6 +379,14 @@ RATHAUS_DOCUMENT_SCANNER = env_str(
     "RATHAUS_DOCUMENT_SCANNER", "rathaus.applications.documents.BasicScanner"
 )
 
+# E-Rechnung: where the official KoSIT validator configuration zips are (one per release,
+# checked against pinned SHA-256s); `rathaus einvoice artefacts --download` fetches them.
+RATHAUS_EINVOICE_ARTEFACTS_DIR = env_path(
+    "RATHAUS_EINVOICE_ARTEFACTS_DIR", RATHAUS_SHARED_DIR / "data" / "xrechnung"
+)
+# Bürgerbüro: an optional bot check for bookings (a dotted class path; none by default).
+RATHAUS_BUERGERBUERO_CHALLENGE = env_str("RATHAUS_BUERGERBUERO_CHALLENGE", "")
+
 # Map tiles of the parking and charging maps (an empty URL switches the maps off).
 RATHAUS_MAP_TILE_URL = env_str(
     "RATHAUS_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
