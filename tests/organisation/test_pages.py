@@ -5,7 +5,7 @@ from django.test import Client
 
 from rathaus.audit.models import AuditEvent
 from rathaus.core.models import Municipality
-from rathaus.organisation import services
+from rathaus.organisation import defaults, services
 from rathaus.organisation.models import OrgUnit, Role, RoleGrant
 from tests.conftest import strong_login
 from tests.factories import StaffFactory, UserFactory
@@ -609,10 +609,9 @@ class TestRolePages:
         assert 'id="id_permissions_error"' in page
         assert '<li><a href="#id_permissions">' in page
         assert '<fieldset id="id_permissions" aria-describedby="id_permissions_error">' in page
-        assert services.role_permission_names(role) == [
-            "organisation.view_orgunit",
-            "organisation.view_rolegrant",
-        ]
+        # Nothing changed: the role keeps its default permissions
+        leitung = next(spec for spec in defaults.ROLES if spec.key == "leitung")
+        assert services.role_permission_names(role) == sorted(leitung.permissions)
 
     def test_create_role(
         self, client: Client, units: dict[str, OrgUnit], admin: object, municipality: Municipality

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from rathaus.core.models import TenantModel
+from rathaus.core.sealed import SealedCharField
 
 MANAGE_ASSISTANT = "assistant.manage_assistant"
 VIEW_STATISTICS = "assistant.view_assistant_statistics"
@@ -180,8 +181,8 @@ class Device(TenantModel):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     key_id = models.CharField(_("key id"), max_length=40, unique=True, editable=False)
     # The shared HMAC secret: the server must know it to check signatures, so it is kept
-    # (like a TOTP seed), shown once on creation and replaced by rotation.
-    secret = models.CharField(max_length=100, editable=False)
+    # sealed (like a TOTP seed, ADR 0024), shown once on creation and replaced by rotation.
+    secret = SealedCharField(max_length=100, editable=False)
     location = models.ForeignKey(
         "catalog.Location",
         on_delete=models.SET_NULL,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import math
@@ -38,6 +36,7 @@ from rathaus.core.errors import (
     full_clean_or_fail,
 )
 from rathaus.core.models import Municipality
+from rathaus.core.signed_requests import request_signature, signature_matches
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_FLOORS = 30
@@ -511,11 +510,10 @@ def device_deactivate(*, device: Device, actor: Any) -> None:
 def signature_of(
     *, secret: str, method: str, path: str, timestamp: str, nonce: str, body: bytes
 ) -> str:
-    """The request signature a device sends (hex HMAC-SHA256); see docs/modules/assistant.md."""
-    message = "\n".join(
-        [method.upper(), path, timestamp, nonce, hashlib.sha256(body).hexdigest()]
-    ).encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    """The request signature a device sends (``core.signed_requests``)."""
+    return request_signature(
+        key=secret, method=method, path=path, timestamp=timestamp, nonce=nonce, body=body
+    )
 
 
 def device_authenticate(
@@ -542,7 +540,7 @@ def device_authenticate(
     expected = signature_of(
         secret=device.secret, method=method, path=path, timestamp=timestamp, nonce=nonce, body=body
     )
-    if not hmac.compare_digest(expected, signature.strip().lower()[:64]):
+    if not signature_matches(expected=expected, given=signature[:64]):
         raise refused
     try:
         sent = float(timestamp)

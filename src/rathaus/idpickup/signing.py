@@ -18,6 +18,10 @@ import secrets
 
 from django.conf import settings
 
+from rathaus.core.signed_requests import body_digest as body_digest
+from rathaus.core.signed_requests import request_canonical, signature_matches
+from rathaus.core.signed_requests import request_signature as request_signature
+
 SIGNATURE_HEADER = "HTTP_X_SIGNATURE"
 DEVICE_HEADER = "HTTP_X_DEVICE_ID"
 TIMESTAMP_HEADER = "HTTP_X_TIMESTAMP"
@@ -40,27 +44,10 @@ def new_salt() -> str:
     return secrets.token_hex(16)
 
 
-def body_digest(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-def canonical_request(*, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
-    """The text a terminal signs: method, path (with query), timestamp, nonce, body hash."""
-    return "\n".join([method.upper(), path, timestamp, nonce, body_digest(body)])
-
-
-def request_signature(
-    *, key: str, method: str, path: str, timestamp: str, nonce: str, body: bytes
-) -> str:
-    """The hex signature of one request under ``key``."""
-    canonical = canonical_request(
-        method=method, path=path, timestamp=timestamp, nonce=nonce, body=body
-    )
-    return hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
-
-
-def signature_valid(*, expected: str, given: str) -> bool:
-    return hmac.compare_digest(expected.encode(), given.encode())
+# The request signature is the platform's (rathaus.core.signed_requests), re-exported for
+# the terminal client and the tests.
+canonical_request = request_canonical
+signature_valid = signature_matches
 
 
 def pin_new() -> str:

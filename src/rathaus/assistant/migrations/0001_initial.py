@@ -2,6 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
+import rathaus.core.sealed
 from django.db import migrations, models
 
 
@@ -122,7 +123,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=100, verbose_name='name')),
                 ('kind', models.CharField(choices=[('kiosk', 'kiosk'), ('robot', 'robot'), ('phone', 'phone system')], max_length=10, verbose_name='kind')),
                 ('key_id', models.CharField(editable=False, max_length=40, unique=True, verbose_name='key id')),
-                ('secret', models.CharField(editable=False, max_length=100)),
+                ('secret', rathaus.core.sealed.SealedCharField(editable=False, max_length=100)),
                 ('can_use_stairs', models.BooleanField(default=False, verbose_name='can use stairs')),
                 ('can_use_lifts', models.BooleanField(default=False, verbose_name='can use lifts')),
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),
