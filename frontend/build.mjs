@@ -15,6 +15,8 @@ const files = {
   "dmn-js/dmn-modeler.production.min.js": "node_modules/dmn-js/dist/dmn-modeler.production.min.js",
   // Maps of parking sites and charging points; tiles come from a configured source.
   "leaflet/leaflet.js": "node_modules/leaflet/dist/leaflet.js",
+  // leaflet.js names its source map; the manifest storage of collectstatic needs it there.
+  "leaflet/leaflet.js.map": "node_modules/leaflet/dist/leaflet.js.map",
   "leaflet/leaflet.css": "node_modules/leaflet/dist/leaflet.css",
 };
 // Stylesheets with the fonts they refer to, copied as whole folders.

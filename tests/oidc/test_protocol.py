@@ -59,6 +59,14 @@ def test_a_correct_es256_token_gives_its_claims(
     assert claims["sub"] == "subject-erika"
 
 
+def _at_run_time(overrides: dict[str, Any]) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        key: now + value[1] if isinstance(value, tuple) and value[:1] == ("now",) else value
+        for key, value in overrides.items()
+    }
+
+
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [
@@ -66,9 +74,11 @@ def test_a_correct_es256_token_gives_its_claims(
         ({"aud": "another-client"}, "id_token_audience"),
         ({"aud": [CLIENT_ID, "another-client"]}, "id_token_azp"),
         ({"azp": "another-client"}, "id_token_azp"),
-        ({"exp": int(time.time()) - 120}, "id_token_expired"),
-        ({"iat": int(time.time()) + 600}, "id_token_iat"),
-        ({"iat": int(time.time()) - 3600}, "id_token_iat"),
+        # Times relative to the moment the test runs (see _at_run_time), not to collection:
+        # the suite takes longer than these offsets.
+        ({"exp": ("now", -120)}, "id_token_expired"),
+        ({"iat": ("now", 600)}, "id_token_iat"),
+        ({"iat": ("now", -3600)}, "id_token_iat"),
         ({"nonce": "another-nonce"}, "id_token_nonce"),
         ({"nonce": None}, "id_token_nonce"),
         ({"sub": None}, "id_token_claim_missing"),
@@ -79,6 +89,7 @@ def test_a_correct_es256_token_gives_its_claims(
 def test_wrong_claims_are_refused(
     op: FakeProvider, ext: ProviderConfig, overrides: dict[str, Any], reason: str
 ) -> None:
+    overrides = _at_run_time(overrides)
     with pytest.raises(InvalidResponse) as failure:
         _validate(op, ext, op.sign(op.claims(**{"nonce": NONCE, **overrides})))
     assert failure.value.reason == reason

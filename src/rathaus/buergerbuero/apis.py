@@ -110,10 +110,21 @@ class SlotListView(APIView):
     @extend_schema(
         operation_id="buergerbuero_slots_list",
         parameters=[
-            OpenApiParameter("service", int, many=True, required=True),
-            OpenApiParameter("location", int),
+            OpenApiParameter(
+                "service",
+                {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                    "minItems": 1,
+                    "maxItems": 5,
+                },
+                required=True,
+                explode=True,
+                style="form",
+            ),
+            OpenApiParameter("location", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
             OpenApiParameter("start", date),
-            OpenApiParameter("days", int),
+            OpenApiParameter("days", {"type": "integer", "minimum": 1, "maximum": 120}),
         ],
         responses=BuergerbueroSlotOutput(many=True),
         tags=["buergerbuero"],

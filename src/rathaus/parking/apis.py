@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any, cast
+from xml.sax.saxutils import escape
 
 from django.http import HttpResponse
 from django.urls import path
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -225,12 +224,18 @@ class XmlRenderer(BaseRenderer):
     ) -> bytes:
         if isinstance(data, bytes):
             return data
-        return str(data).encode()
+        # An error of the platform's shape ({"error": {"code", "message"}}) as XML.
+        error = data.get("error", {}) if isinstance(data, dict) else {}
+        code = escape(str(error.get("code", "error")), {'"': "&quot;"})
+        message = escape(str(error.get("message", "")))
+        head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+        return f'{head}<error code="{code}">{message}</error>\n'.encode()
 
 
 class DatexStatusView(APIView):
     permission_classes = [AllowAny]
-    renderer_classes = [XmlRenderer, JSONRenderer]
+    # XML only: a DATEX II client asks for XML, and errors come as XML too.
+    renderer_classes = [XmlRenderer]
 
     @extend_schema(
         operation_id="parking_datex_status",
@@ -299,7 +304,9 @@ class ForecastView(APIView):
 class ParkingRecommendationInput(serializers.Serializer):
     lat = serializers.FloatField(min_value=-90, max_value=90)
     lon = serializers.FloatField(min_value=-180, max_value=180)
-    arrival = serializers.DateTimeField(required=False)
+    arrival = serializers.DateTimeField(
+        required=False, help_text="When you arrive (default now; a time in the past counts as now)."
+    )
     needs = serializers.MultipleChoiceField(
         choices=["DISABLED", "CHARGING", "FAMILY", "WOMEN", "MOTORBIKE"], required=False
     )
@@ -325,12 +332,17 @@ class RecommendationsView(APIView):
     )
     def get(self, request: Request) -> Response:
         """Sites for a destination and arrival time, best first."""
-        data = ParkingRecommendationInput(data=request.query_params)
+        # A plain dict, not the QueryDict: DRF reads a blank form value as "not given",
+        # but "arrival=" is a malformed time, not a missing one.
+        params: dict[str, Any] = request.query_params.dict()
+        if "needs" in request.query_params:
+            params["needs"] = request.query_params.getlist("needs")
+        data = ParkingRecommendationInput(data=params)
         data.is_valid(raise_exception=True)
         now = timezone.now()
-        arrival = data.validated_data.get("arrival") or now
-        if not now - timedelta(minutes=5) <= arrival <= now + timedelta(days=7):
-            raise ValidationError({"arrival": [_("Choose an arrival within the next seven days.")]})
+        # An arrival in the past means now; far ahead, the forecast is the site's weekly
+        # profile (the current deviation has faded by then).
+        arrival = max(data.validated_data.get("arrival") or now, now)
         found = selectors.recommendations(
             municipality=request_municipality(request),
             lat=data.validated_data["lat"],
