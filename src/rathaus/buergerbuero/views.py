@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from rathaus.accounts.decorators import staff_required
-from rathaus.buergerbuero import access, charts, reports, selectors, services
+from rathaus.buergerbuero import access, reports, selectors, services
 from rathaus.buergerbuero.challenge import booking_challenge
 from rathaus.buergerbuero.forms import (
     CheckInForm,
@@ -39,6 +39,7 @@ from rathaus.buergerbuero.models import (
 )
 from rathaus.buergerbuero.pdf import qr_svg, ticket_pdf
 from rathaus.catalog.models import Service
+from rathaus.core import charts
 from rathaus.core.errors import ApplicationError, ValidationFailed
 from rathaus.core.forms import form_show_error
 from rathaus.core.http import client_address, error_response
@@ -614,10 +615,16 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
             "report": report,
             "offices": selectors.offices_active(municipality=municipality),
             "chart_hours": charts.bar_chart(
-                report.by_hour, title=_("Visits by hour of day"), label_format="{}:00"
+                title=_("Visits by hour of day"),
+                description=_("One bar per opening hour: the number of visits that began then."),
+                labels=[f"{hour}:00" for hour, _count in report.by_hour],
+                series=[charts.Series(_("visits"), [count for _hour, count in report.by_hour])],
             ),
             "chart_weekdays": charts.bar_chart(
-                report.by_weekday_named(), title=_("Visits by weekday")
+                title=_("Visits by weekday"),
+                description=_("One bar per weekday: the number of visits in the period."),
+                labels=[str(day) for day, _count in report.by_weekday_named()],
+                series=[charts.Series(_("visits"), [n for _day, n in report.by_weekday_named()])],
             ),
         },
     )

@@ -27,12 +27,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from rathaus.accounts.models import User
 from rathaus.accounts.trust import TrustLevel, session_trust_level
+from rathaus.core import charts
 from rathaus.core.errors import ApplicationError
 from rathaus.core.forms import form_show_error
 from rathaus.core.http import client_address
 from rathaus.core.municipal_settings import municipal_setting
 from rathaus.core.tenancy import request_municipality
-from rathaus.fragdenob import access, charts, limits, selectors, services, suggestions
+from rathaus.fragdenob import access, limits, selectors, services, suggestions
 from rathaus.fragdenob.forms import FreezeForm, ModerationForm, QuestionForm, StandardReplyForm
 from rathaus.fragdenob.models import MANAGE, MODERATE, ElectionFreeze, ModerationDecision, Question
 from rathaus.oidc.links import step_up_url
@@ -362,12 +363,8 @@ def statistics(request: HttpRequest) -> HttpResponse:
         description=_("Bars per month: published questions and answers."),
         labels=months,
         series=[
-            charts.Series(
-                _("published"), "fdob-bar-published", [r.published for r in figures.by_month]
-            ),
-            charts.Series(
-                _("answered"), "fdob-bar-answered", [r.answered for r in figures.by_month]
-            ),
+            charts.Series(_("published"), [r.published for r in figures.by_month]),
+            charts.Series(_("answered"), [r.answered for r in figures.by_month]),
         ],
     )
     age_chart = charts.bar_chart(
@@ -375,7 +372,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
         description=_("Bars per age group: questions not answered yet."),
         labels=[label for label, _count in figures.open_by_age],
         series=[
-            charts.Series(_("still open"), "fdob-bar-open", [c for _l, c in figures.open_by_age])
+            charts.Series(_("still open"), [c for _l, c in figures.open_by_age], "chart-bar-muted")
         ],
     )
     return render(
