@@ -3,8 +3,20 @@ the safety rules; Webster's method computes plans."""
 
 import pytest
 
-from rathaus.traffic.control.controllers import Adaptive, FixedTime, GapActuated, MaxPressure
-from rathaus.traffic.control.model import ModelError
+from rathaus.traffic.control.controllers import (
+    Adaptive,
+    AdaptiveSettings,
+    FixedTime,
+    GapActuated,
+    MaxPressure,
+)
+from rathaus.traffic.control.model import (
+    Intersection,
+    ModelError,
+    Phase,
+    SignalGroup,
+    intersection_build,
+)
 from rathaus.traffic.control.observe import LaneReading, LayerView, Observation
 from rathaus.traffic.control.priority import PriorityArbiter, PriorityKind, PriorityRequest
 from rathaus.traffic.control.safety import SafetyLayer, SafetyMonitor
@@ -89,6 +101,130 @@ def test_upstream_arrivals_raise_a_phase_score() -> None:
     alone = Observation(now=0, lanes={"e_0": QUEUE})
     coordinated = Observation(now=0, lanes={"e_0": QUEUE}, upstream={"e_0": 10.0})
     assert controller.score(coordinated, 1) > controller.score(alone, 1)
+
+
+def permissive() -> Intersection:
+    """North-south with a permissive left turn (phase 0), the same left turn protected
+    (phase 1, inside phase 0) and east-west (phase 2); intergreens 5 s."""
+    groups = [
+        SignalGroup(0, "N", yellow=3.0, lanes=("n_0",), out_lanes=("x_0",)),
+        SignalGroup(1, "N-left", yellow=3.0, lanes=("n_1",), out_lanes=("y_0",)),
+        SignalGroup(2, "E", yellow=3.0, lanes=("e_0",), out_lanes=("z_0",)),
+    ]
+    intergreen = {(0, 2): 5.0, (2, 0): 5.0, (1, 2): 5.0, (2, 1): 5.0}
+    phases = [
+        Phase("N", frozenset({0, 1}), letters={0: "G", 1: "g"}),
+        Phase("N-left", frozenset({1}), letters={1: "G"}),
+        Phase("E", frozenset({2})),
+    ]
+    return intersection_build(id="p", groups=groups, phases=phases, intergreen=intergreen)
+
+
+def running(intersection: Intersection, phase: int, green: float) -> tuple[SafetyLayer, float]:
+    """A layer showing ``phase`` for ``green`` seconds; returns it and the time."""
+    layer = SafetyLayer(intersection, start_phase=phase)
+    t = 0.0
+    while layer.phase != phase:
+        t += 1.0
+        layer.step(t, phase)
+    end = t + green
+    while t < end:
+        t += 1.0
+        layer.step(t, None)
+    return layer, t
+
+
+def test_adaptive_switch_time_is_the_longest_intergreen_and_nothing_for_a_subset() -> None:
+    controller = Adaptive(permissive())
+    assert controller.switch_time(0, 2) == 5.0
+    assert controller.switch_time(2, 1) == 5.0
+    assert controller.switch_time(0, 1) == 0.0  # the left turn stays green
+    assert controller.switch_time(1, 0) == 0.0  # nothing that ends conflicts
+
+
+def test_adaptive_predicts_queue_discharge_and_tracked_arrivals() -> None:
+    controller = Adaptive(cross(), AdaptiveSettings(headway=2.0, start_loss=2.0))
+    obs = Observation(now=0, lanes={"n_0": LaneReading(queue=3, vehicles=4, arrivals=(7.0,))})
+    # green in 5 s: start-up loss 2 s, then one vehicle per headway; the tracked vehicle
+    # arriving at 7 s has to queue behind them
+    assert controller.crossings(obs, 0, start=5.0) == [
+        (9.0, 1.0),
+        (11.0, 1.0),
+        (13.0, 1.0),
+        (15.0, 1.0),
+    ]
+    # a free vehicle on a running green crosses when it arrives
+    flowing = Observation(now=0, lanes={"n_0": LaneReading(vehicles=1, gap=0, arrivals=(3.5,))})
+    assert controller.crossings(flowing, 0, start=0.0, running=10.0) == [(3.5, 1.0)]
+    # a queue that stands on a running green (no crossing for 30 s) is not served by it
+    standing = Observation(now=0, lanes={"n_0": LaneReading(queue=3, vehicles=3, gap=30)})
+    assert controller.crossings(standing, 0, start=0.0, running=10.0) == []
+    assert len(controller.crossings(standing, 0, start=0.0, running=2.0)) == 3
+    # a stale detector counts as one waiting vehicle
+    stale = Observation(now=0, stale=frozenset({"e_0"}))
+    assert controller.crossings(stale, 1, start=0.0) == [(4.0, 1.0)]
+
+
+def test_adaptive_keeps_a_discharging_queue_and_cuts_a_trickle() -> None:
+    intersection = cross()
+    layer, now = running(intersection, 0, 10.0)
+    view = LayerView(layer)
+    waiting = LaneReading(queue=4, vehicles=4, gap=50)
+    saturated = Observation(
+        now=now,
+        lanes={"n_0": LaneReading(queue=8, vehicles=8, gap=0), "e_0": waiting},
+    )
+    assert Adaptive(intersection).decide(saturated, view) is None
+    trickle = Observation(
+        now=now,
+        lanes={"n_0": LaneReading(vehicles=1, gap=6, arrivals=(25.0,)), "e_0": waiting},
+    )
+    assert Adaptive(intersection).decide(trickle, view) == 1
+    # nobody waits elsewhere: the green rests where it is
+    alone = Observation(now=now, lanes={"n_0": LaneReading(vehicles=1, gap=6, arrivals=(25.0,))})
+    assert Adaptive(intersection).decide(alone, view) is None
+
+
+def test_adaptive_protects_a_standing_permissive_turn_only_when_it_is_blocked() -> None:
+    intersection = permissive()
+    layer, now = running(intersection, 0, 10.0)
+    view = LayerView(layer)
+    east = LaneReading(queue=1, vehicles=1, gap=50)
+    blocked = Observation(
+        now=now, lanes={"n_1": LaneReading(queue=5, vehicles=5, gap=30), "e_0": east}
+    )
+    assert Adaptive(intersection).decide(blocked, view) == 1
+    moving = Observation(
+        now=now, lanes={"n_1": LaneReading(queue=5, vehicles=5, gap=0), "e_0": east}
+    )
+    assert Adaptive(intersection).decide(moving, view) is None
+
+
+def test_adaptive_serves_a_lane_that_waited_too_long() -> None:
+    intersection = cross()
+    heavy = {
+        "n_0": LaneReading(queue=8, vehicles=8, gap=0),
+        "s_0": LaneReading(queue=8, vehicles=8, gap=0),
+    }
+    lanes = {**heavy, "e_1": LaneReading(queue=1, vehicles=1, gap=50)}
+    controller = Adaptive(intersection, AdaptiveSettings(max_wait=30.0))
+    phases = run(controller, SafetyLayer(intersection), lambda t: lanes, 120)
+    first = phases.index(3)
+    # 30 s of waiting, then the intergreen (not the layer's 40 s maximum green)
+    assert 30 <= first <= 30 + 5 + 1
+
+
+def test_adaptive_estimates_arrival_flow_from_stop_line_crossings() -> None:
+    intersection = cross()
+    controller = Adaptive(intersection, AdaptiveSettings(flow_window=100.0))
+    layer = SafetyLayer(intersection)
+    view = LayerView(layer)
+    for t in range(600):
+        gap = 0.0 if t % 2 == 0 else 1.0  # a vehicle every other second on n_0
+        obs = Observation(now=t, lanes={"n_0": LaneReading(vehicles=1, gap=gap)})
+        layer.step(float(t), controller.decide(obs, view))
+    assert controller.flow(0) == pytest.approx(0.5, abs=0.05)
+    assert controller.flow(1) == 0.0
 
 
 def _arbiter(**kwargs):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from rathaus.traffic.sim.chart import results_chart
-from rathaus.traffic.sim.harness import simulate
+from rathaus.traffic.sim.harness import arrival_time, simulate
 from rathaus.traffic.sim.scenario import scenario_load
 from tests.traffic.conftest import resco
 
@@ -35,6 +35,32 @@ def test_short_run_of_cologne1(controller: str, cache: Path) -> None:
     assert metrics["bus_delay"] is None  # cologne1 has no buses
 
 
+def test_arrival_time_accelerates_to_the_speed_limit() -> None:
+    assert arrival_time(100.0, 10.0, 10.0) == pytest.approx(10.0)
+    # a vehicle creeping at 0.5 m/s in a starting queue arrives in seconds, not 80 s
+    assert arrival_time(40.0, 0.5, 13.9, accel=1.5) == pytest.approx(6.977, abs=0.01)
+    # 13.9 m/s is reached after 8.93 s and 64.3 m; the rest at the limit
+    assert arrival_time(200.0, 0.5, 13.9, accel=1.5) == pytest.approx(18.69, abs=0.01)
+    assert arrival_time(0.0, 5.0, 13.9) == 0.0
+
+
+def test_area_detectors_track_approaching_vehicles(cache: Path) -> None:
+    seen: list[tuple[float, ...]] = []
+
+    def collect(now: float, states: dict, readings: dict) -> None:
+        seen.extend(r.arrivals for r in readings.values() if r.arrivals)
+        for reading in readings.values():
+            assert len(reading.arrivals) <= reading.vehicles
+
+    simulate(
+        scenario_load(resco("cologne1")), "fixed", cache_dir=cache, seconds=120, on_step=collect
+    )
+    assert len(seen) > 50
+    assert all(list(a) == sorted(a) and a[0] >= 0 for a in seen)
+    # the detection area ends 80 m upstream: nobody is more than a few seconds away
+    assert max(a[-1] for a in seen) < 60
+
+
 def test_buses_ask_for_priority_in_ingolstadt1(cache: Path) -> None:
     scenario = scenario_load(resco("ingolstadt1"))
     with_priority = simulate(scenario, "adaptive", cache_dir=cache, seconds=1800)
@@ -49,16 +75,21 @@ def test_an_ambulance_preempts_and_the_run_stays_safe(cache: Path) -> None:
     added = {"done": False}
 
     def inject(now: float, states: dict, readings: dict) -> None:
-        if not added["done"]:
+        # the ambulance enters 97 m before the stop line (inside the request range) while
+        # the cross street is green and its own movement (link 6, straight on from
+        # 23429231#1) red, so whatever the controller does, a pre-emption is needed
+        state = states["GS_cluster_357187_359543"]
+        if not added["done"] and state[0] == "G" and state[6] == "r":
             libsumo.vehicletype.copy("DEFAULT_VEHTYPE", "rtw")
             libsumo.vehicletype.setVehicleClass("rtw", "emergency")
-            libsumo.route.add("rtw_route", ["-32038056#3", "32038051#0"])
+            libsumo.route.add("rtw_route", ["23429231#1", "32038051#0"])
             libsumo.vehicle.add("rtw1", "rtw_route", typeID="rtw")
             added["done"] = True
 
     result = simulate(
         scenario_load(resco("cologne1")), "adaptive", cache_dir=cache, seconds=300, on_step=inject
     )
+    assert added["done"]
     assert result.priority["preemption"] >= 1
     assert result.metrics["safety_violations"] == 0
 

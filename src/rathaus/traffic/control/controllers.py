@@ -7,7 +7,7 @@ and when a proposal is followed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -124,37 +124,49 @@ class MaxPressure:
 class AdaptiveSettings:
     """Parameters of :class:`Adaptive`; the defaults are general, not tuned per network."""
 
-    #: A lane counts as discharging while its stop-line loop saw a vehicle this recently.
-    gap_out: float = 2.0
-    #: Weight of moving vehicles in the detection area (they arrive within seconds).
-    moving_weight: float = 1.0
+    #: Saturation headway of one lane in seconds (1800 vehicles per hour of green).
+    headway: float = 2.0
+    #: Start-up lost time of a standing queue when its green begins.
+    start_loss: float = 2.0
+    #: Vehicles crossing later than this (seconds from now) are not considered.
+    horizon: float = 60.0
     #: Weight of vehicles a neighbour is releasing towards us (coordination).
     upstream_weight: float = 0.35
-    #: Seconds after which a waiting phase's demand counts double (no starvation).
-    age_scale: float = 120.0
-    #: How much more demand another phase needs before it may cut a discharging phase.
-    preempt_ratio: float = 2.5
-    #: Moving vehicles in a lane's detection area that keep the green for their arrival.
-    approach_min: float = 1.0
-    #: Share of demand counted for a phase dominated by a larger one (protected turns).
-    dominated_weight: float = 0.5
-    #: Free-flowing arrivals keep the green unless others' demand exceeds theirs this much.
-    approach_ratio: float = 2.0
-    #: Judge gap-out on lanes with protected movements only.
-    protected_gap: bool = True
+    #: When those vehicles are expected at the stop line (seconds).
+    upstream_eta: float = 10.0
+    #: Time constant (seconds) of the moving average of each lane's arrival rate.
+    flow_window: float = 300.0
+    #: A lane with vehicles that has had no green for this long is served next, whatever
+    #: the rates say (no starvation).
+    max_wait: float = 90.0
+    #: A queued lane of the running phase whose stop-line loop saw no crossing for this
+    #: long is blocked (a permissive turn waiting for a gap, a full exit).
+    blocked_gap: float = 4.0
     #: Occupancy of all exit lanes above which a movement is blocked (spillback).
     spillback: float = 0.85
 
 
 class Adaptive:
-    """Demand-responsive control with coordination.
+    """Delay-minimising control with lookahead and coordination.
 
-    Each candidate phase is scored by its queued vehicles, vehicles moving in the
-    detection area and vehicles released towards it by upstream neighbours; movements
-    whose exits are full (spillback) do not count. The running phase keeps green while
-    its lanes still discharge (gap-out) unless another phase has far more demand; when it
-    gaps out, the highest-scoring phase follows, phases without demand are skipped, and
-    waiting time raises a phase's score so every demand is served within bounded time.
+    For every phase the controller predicts when the vehicles it would release cross the
+    stop line: queued vehicles at the saturation headway after the intergreen and a
+    start-up loss, tracked moving vehicles at their arrival time (or a headway behind the
+    vehicle ahead), vehicles released by upstream neighbours later. Serving phase ``j``
+    next yields ``N_j`` vehicles in ``T_j`` seconds including the intergreens there and
+    back; its *rate* is the best ``N_j / T_j`` over all look-ahead horizons.
+
+    Keeping the running phase ``s`` for ``t`` more seconds (serving ``N_s(t)``) delays
+    each of ``j``'s ``N_j`` vehicles and the ``λ_j t / 2`` arriving meanwhile on average by
+    ``t``; switching now delays each of those ``N_s(t)`` vehicles by ``T_j``. The running
+    phase keeps the green while some ``t`` has ``N_s(t) T_j > t (N_j + λ_j t / 2)`` (the
+    exchange argument behind the cµ rule for queues with switch-over times, as in Lämmer
+    and Helbing's self-controlled signals), else the phase with the best rate follows.
+    A phase without demand is skipped; a phase whose greens the running phase already
+    shows is no candidate (it releases nobody new) unless it protects a permissive turn
+    whose queue stands blocked; a lane that waits ``max_wait`` with vehicles is served
+    next; movements whose exits are full (spillback) and lanes of the running phase that
+    hold a queue but do not discharge do not count.
     """
 
     name = "adaptive"
@@ -166,9 +178,8 @@ class Adaptive:
     ) -> None:
         self.intersection = intersection
         self.settings = settings or AdaptiveSettings()
-        self._lanes = _phase_lanes(intersection)
         # A lane shared by several movements counts for a phase in proportion to the
-        # movements the phase releases, so a protected-turn phase is not chosen for the
+        # movements the phase releases, so a protected-turn phase is not credited with the
         # straight-ahead queue of a shared lane.
         per_lane: dict[str, int] = {}
         for g in intersection.groups:
@@ -181,95 +192,208 @@ class Adaptive:
                 for lane in intersection.groups[index].lanes:
                     weights[lane] = weights.get(lane, 0.0) + 1.0 / per_lane[lane]
             self._weights.append(weights)
-        # Lanes with a protected (``G``) movement in the phase; yielding movements trickle
-        # and would keep a green alive without serving a platoon.
-        self._protected: list[tuple[str, ...]] = [
-            tuple(
-                sorted(
-                    {
-                        lane
-                        for g in p.greens
-                        if p.letters.get(g, "G") == "G"
-                        for lane in intersection.groups[g].lanes
-                    }
-                    or set(self._lanes[i])
-                )
-            )
-            for i, p in enumerate(intersection.phases)
-        ]
         self._exits: dict[str, tuple[str, ...]] = {}
         for g in intersection.groups:
             for lane in g.lanes:
                 self._exits[lane] = tuple(sorted(set(self._exits.get(lane, ())) | set(g.out_lanes)))
-        self._served = [0.0] * len(intersection.phases)
-        # A phase whose greens are a subset of another phase's (typically a protected
-        # turn that the other phase serves permissively) costs an extra intergreen for
-        # little extra service; its demand counts only partly.
-        self._dominated = [
-            any(other is not p and p.greens < other.greens for other in intersection.phases)
-            for p in intersection.phases
+        count = len(intersection.phases)
+        phases = intersection.phases
+        self._switch = [[self.switch_time(a, b) for b in range(count)] for a in range(count)]
+        # Leaving a phase for one whose greens it already shows releases nobody new, it
+        # only takes green away; except a phase that protects movements the running
+        # phase lets go only permissively (a protected turn after its opposing flow):
+        # it serves their lanes when they stand blocked.
+        self._candidates = [
+            [b for b in range(count) if not phases[b].greens <= phases[a].greens]
+            for a in range(count)
         ]
+        self._protects: list[list[tuple[int, frozenset[str], float]]] = []
+        for a, pa in enumerate(phases):
+            found = []
+            for b, pb in enumerate(phases):
+                if b == a or not pb.greens <= pa.greens:
+                    continue
+                turned = frozenset(
+                    lane
+                    for g in pb.greens
+                    if pb.letters.get(g, "G") == "G" and pa.letters.get(g, "G") == "g"
+                    for lane in intersection.groups[g].lanes
+                )
+                clear = max(
+                    (intersection.groups[g].yellow for g in pa.greens - pb.greens), default=0.0
+                )
+                if turned:
+                    found.append((b, turned, clear))
+            self._protects.append(found)
+        #: When each lane last had a green (from the first observation on).
+        self._lane_served: dict[str, float] = {}
+        #: Moving average of vehicles per second crossing each lane's stop line.
+        self._flow: dict[str, float] = dict.fromkeys(per_lane, 0.0)
+        self._last: float | None = None
 
-    def _lane_demand(self, obs: Observation, lane: str) -> float:
-        s = self.settings
-        if lane in obs.stale:
-            return 1.0
-        reading = obs.lane(lane)
-        exits = self._exits.get(lane, ())
-        if exits and all(obs.lane(x).occupancy >= s.spillback for x in exits):
-            return 0.0
-        return (
-            reading.queue
-            + s.moving_weight * reading.moving
-            + s.upstream_weight * obs.upstream.get(lane, 0.0)
+    def switch_time(self, src: int, dst: int) -> float:
+        """Seconds from leaving phase ``src`` until every group of ``dst`` may be green:
+        the longest intergreen from a group that ends to a conflicting group that starts."""
+        inter = self.intersection
+        ending = inter.phases[src].greens - inter.phases[dst].greens
+        starting = inter.phases[dst].greens - inter.phases[src].greens
+        return max(
+            (inter.intergreen.get((a, b), 0.0) for a in ending for b in starting),
+            default=0.0,
         )
 
-    def score(self, obs: Observation, phase: int) -> float:
-        total = sum(w * self._lane_demand(obs, lane) for lane, w in self._weights[phase].items())
-        return total * self.settings.dominated_weight if self._dominated[phase] else total
+    def _blocked(self, obs: Observation, lane: str) -> bool:
+        exits = self._exits.get(lane, ())
+        return bool(exits) and all(obs.lane(x).occupancy >= self.settings.spillback for x in exits)
 
-    def discharging(self, obs: Observation, phase: int) -> int:
-        """2 while a lane of the phase still discharges (vehicles crossing the stop line
-        closely), 1 when only free-flowing vehicles approach, 0 when the phase is idle."""
+    def crossings(
+        self,
+        obs: Observation,
+        phase: int,
+        *,
+        start: float,
+        running: float | None = None,
+        lanes: Collection[str] | None = None,
+    ) -> list[tuple[float, float]]:
+        """Predicted (seconds from now, weight) of each vehicle ``phase`` releases if its
+        green begins in ``start`` seconds, by time; ``running``: seconds it has been green
+        when it is the running phase."""
         s = self.settings
-        lanes = self._protected[phase] if s.protected_gap else self._lanes[phase]
-        approaching = False
-        for lane in lanes:
+        found: list[tuple[float, float]] = []
+        for lane, weight in self._weights[phase].items():
+            if self._blocked(obs, lane) or (lanes is not None and lane not in lanes):
+                continue
+            first = start if running is not None else start + s.start_loss
+            if lane in obs.stale:
+                found.append((first + s.headway, weight))
+                continue
             reading = obs.lane(lane)
-            if reading.gap < s.gap_out and reading.vehicles > 0:
-                return 2
-            if reading.moving >= s.approach_min:
-                approaching = True
-        return 1 if approaching else 0
+            queued = round(reading.queue)
+            if (
+                running is not None
+                and running >= s.blocked_gap
+                and queued
+                and reading.gap >= s.blocked_gap
+            ):
+                queued = 0  # standing although green: this phase does not serve it now
+            last = first
+            for k in range(queued):
+                last = first + (k + 1) * s.headway
+                if last > s.horizon:
+                    break
+                found.append((last, weight))
+            etas = list(reading.arrivals)
+            # moving vehicles a counting detector saw but could not track arrive soon
+            etas.extend([s.headway] * max(0, round(reading.moving) - len(etas)))
+            for eta in sorted(etas):
+                last = max(eta, last + s.headway, start)
+                if last > s.horizon:
+                    break
+                found.append((last, weight))
+            upstream = obs.upstream.get(lane, 0.0) * s.upstream_weight
+            if upstream > 0:
+                last = max(s.upstream_eta, last + s.headway, start)
+                if last <= s.horizon:
+                    found.append((last, weight * upstream))
+        found.sort()
+        return found
+
+    def score(self, obs: Observation, phase: int) -> float:
+        """Demand of ``phase``: vehicles it would release within the horizon."""
+        return sum(w for _, w in self.crossings(obs, phase, start=0.0))
+
+    def flow(self, phase: int) -> float:
+        """Estimated vehicles per second arriving on the lanes ``phase`` serves."""
+        return sum(w * self._flow.get(lane, 0.0) for lane, w in self._weights[phase].items())
+
+    def _observe(self, obs: Observation, phase: int | None) -> None:
+        now = obs.now
+        if self._last is None:
+            self._lane_served = dict.fromkeys(self._flow, now)
+        dt = 0.0 if self._last is None else max(0.0, now - self._last)
+        self._last = now
+        share = min(1.0, dt / self.settings.flow_window)
+        for lane, rate in self._flow.items():
+            crossed = 1.0 / dt if dt > 0 and obs.lane(lane).gap < dt else 0.0
+            self._flow[lane] = rate + (crossed - rate) * share
+        if phase is not None:
+            for lane in self._weights[phase]:
+                self._lane_served[lane] = now
+
+    def _starved(self, obs: Observation, phase: int) -> int | None:
+        """The phase that serves a lane which has waited ``max_wait`` with vehicles (the
+        longest waiting such lane first), or ``None``."""
+        now = obs.now
+        waiting = []
+        for lane in self._flow:
+            since = self._lane_served.get(lane, now)
+            if (
+                now - since >= self.settings.max_wait
+                and lane not in self._weights[phase]
+                and (lane in obs.stale or obs.lane(lane).vehicles > 0)
+                and not self._blocked(obs, lane)
+            ):
+                waiting.append((since, lane))
+        if not waiting:
+            return None
+        lane = min(waiting)[1]
+        serving = [j for j in range(len(self._weights)) if lane in self._weights[j]]
+        return max(serving, key=lambda j: self.score(obs, j))
 
     def decide(self, obs: Observation, layer: LayerView) -> int | None:
         phase = layer.phase
         now = obs.now
-        if phase is None:
+        self._observe(obs, phase)
+        if phase is None or not layer.can_switch(now):
             return None
-        self._served[phase] = now
-        if not layer.can_switch(now):
-            return None
-        s = self.settings
-        count = len(self.intersection.phases)
-        scores = [self.score(obs, p) for p in range(count)]
-        urgency = [
-            scores[p] * (1.0 + (now - self._served[p]) / s.age_scale) if p != phase else 0.0
-            for p in range(count)
-        ]
-        best = max(range(count), key=lambda p: urgency[p])
-        at_max = layer.green_time(now) >= self.intersection.phases[phase].max_green
-        if best == phase or scores[best] <= 0:
+        starved = self._starved(obs, phase)
+        if starved is not None:
+            return starved
+        # the candidate serving most vehicles per second, intergreens there and back
+        # included, over its best horizon
+        best, served, span = None, 0.0, 1.0
+        for j in self._candidates[phase]:
+            found = self.crossings(obs, j, start=self._switch[phase][j])
+            back = self._switch[j][phase]
+            count = 0.0
+            for t, weight in found:
+                count += weight
+                if best is None or count * span > served * (t + back):
+                    best, served, span = j, count, t + back
+        green = layer.green_time(now)
+        for j, turned, clear in self._protects[phase]:
+            standing = [
+                lane
+                for lane in turned
+                if obs.lane(lane).queue >= 1 and obs.lane(lane).gap >= self.settings.blocked_gap
+            ]
+            if not standing or green < self.settings.blocked_gap:
+                continue
+            found = self.crossings(obs, j, start=clear, lanes=standing)
+            count = 0.0
+            for t, weight in found:
+                count += weight
+                if best is None or count * span > served * t:
+                    best, served, span = j, count, t
+        at_max = green >= self.intersection.phases[phase].max_green
+        if best is None:
             # nobody else waits: rest in green (the layer still ends it at max green)
-            return (phase + 1) % count if at_max and count > 1 else None
-        state = self.discharging(obs, phase)
-        if at_max or state == 0:
+            if at_max and self._candidates[phase]:
+                return self._candidates[phase][0]
+            return None
+        if at_max:
             return best
-        if state == 1 and urgency[best] > scores[phase] * s.approach_ratio:
-            return best
-        if urgency[best] > s.preempt_ratio * max(scores[phase], 1.0):
-            return best
-        return None
+        # keep while, for some horizon t, the running phase's vehicles served by then
+        # would lose more by waiting for ``best`` and the way back than ``best``'s
+        # vehicles (and those arriving meanwhile) lose by waiting t
+        flow = self.flow(best)
+        kept = 0.0
+        for t, weight in self.crossings(obs, phase, start=0.0, running=green):
+            kept += weight
+            t = max(t, self.settings.headway)  # a vehicle needs a headway of green
+            if kept * span > t * (served + flow * t / 2):
+                return None
+        return best
 
 
 ControllerFactory = Callable[[Intersection, FixedPlan], Controller]

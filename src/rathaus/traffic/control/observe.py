@@ -14,13 +14,16 @@ class LaneReading:
 
     ``queue``: halting vehicles in the stop-line area detector; ``vehicles``: all vehicles
     in it; ``occupancy``: its occupancy 0..1; ``gap``: seconds since the stop-line loop last
-    detected a vehicle (large when nothing passed).
+    detected a vehicle (large when nothing passed); ``arrivals``: for each moving vehicle
+    in the area (as a tracking radar or video detector reports them), the seconds until it
+    would reach the stop line unhindered, ascending (empty when the detector only counts).
     """
 
     queue: float = 0.0
     vehicles: float = 0.0
     occupancy: float = 0.0
     gap: float = 1e9
+    arrivals: tuple[float, ...] = ()
 
     @property
     def moving(self) -> float:

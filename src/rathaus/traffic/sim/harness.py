@@ -13,6 +13,7 @@ that were due but could not enter the network at all count with their whole wait
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import threading
@@ -38,10 +39,19 @@ OWN_CONTROLLERS = ("fixed", "actuated", "max_pressure", "adaptive", "adaptive_no
 ALL_CONTROLLERS = OWN_CONTROLLERS + BUILTINS
 #: Length of the stop-line area detectors (queue and approaching vehicles).
 AREA_LENGTH = 80.0
+#: Vehicles slower than this (m/s) stand and are not tracked. The area detector's halting
+#: count uses 1.39 m/s, so a vehicle creeping in between is counted in the queue and also
+#: tracked (it is about to move off).
+HALTING_SPEED = 0.1
+#: Acceleration assumed for approaching vehicles (m/s², a comfortable value).
+ACCEL = 1.5
 #: A bus asks for priority this far ahead of its stop line.
 PRIORITY_DISTANCE = 120.0
 
 Progress = Callable[[float], None]
+#: Owner lane -> [(detector id, distance from the end of its lane to the stop line, length
+#: of its lane)].
+Detectors = dict[str, list[tuple[str, float, float]]]
 
 # libsumo is one simulation per process; serialise runs inside one process.
 _LOCK = threading.Lock()
@@ -69,14 +79,13 @@ class RunResult:
         }
 
 
-def _detector_file(
-    info: NetInfo, folder: Path
-) -> tuple[Path, dict[str, list[str]], dict[str, str]]:
+def _detector_file(info: NetInfo, folder: Path) -> tuple[Path, Detectors, dict[str, str]]:
     """Write area detectors (E2) covering the last :data:`AREA_LENGTH` metres before each
     stop line (continued onto feeding lanes when the incoming lane is short) and the first
     metres of each exit lane, plus stop-line loops (E1); return the file, lane -> area
-    detector ids and lane -> loop id."""
-    area: dict[str, list[str]] = defaultdict(list)
+    detectors (id, distance from the end of the detector's lane to the stop line or -1 on
+    exit lanes, length of the detector's lane) and lane -> loop id."""
+    area: Detectors = defaultdict(list)
     loop: dict[str, str] = {}
     incoming: set[str] = set()
     outgoing: set[str] = set()
@@ -87,13 +96,13 @@ def _detector_file(
     root = etree.Element("additional")
     count = 0
 
-    def add_area(owner: str, lane: str, start: float, end: float) -> None:
+    def add_area(owner: str, lane: str, start: float, end: float, offset: float) -> None:
         nonlocal count
         if end - start < 0.1:
             return
         det = f"e2_{count}"
         count += 1
-        area[owner].append(det)
+        area[owner].append((det, offset, info.lane_length.get(lane, 0.0)))
         etree.SubElement(
             root,
             "laneAreaDetector",
@@ -109,20 +118,18 @@ def _detector_file(
         length = info.lane_length.get(lane, 0.0)
         if length <= 0:
             continue
-        add_area(lane, lane, max(0.0, length - AREA_LENGTH), length)
         # walk upstream over feeding lanes until the detection length is covered
-        frontier = [(lane, AREA_LENGTH - length)]
-        for _hop in range(3):
-            nxt = []
-            for current, remaining in frontier:
-                if remaining <= 1.0:
+        frontier = [(lane, 0.0)]
+        for _hop in range(4):
+            nxt: list[tuple[str, float]] = []
+            for current, offset in frontier:
+                clen = info.lane_length.get(current, 0.0)
+                if clen <= 0 or offset >= AREA_LENGTH - 1.0:
                     continue
-                for pred in info.lane_pred.get(current, []):
-                    plen = info.lane_length.get(pred, 0.0)
-                    if plen <= 0 or pred in incoming:
-                        continue
-                    add_area(lane, pred, max(0.0, plen - remaining), plen)
-                    nxt.append((pred, remaining - plen))
+                if current != lane and current in incoming:
+                    continue
+                add_area(lane, current, max(0.0, clen - (AREA_LENGTH - offset)), clen, offset)
+                nxt.extend((pred, offset + clen) for pred in info.lane_pred.get(current, []))
             frontier = nxt
         det1 = f"e1_{len(loop)}"
         loop[lane] = det1
@@ -138,7 +145,7 @@ def _detector_file(
     for lane in sorted(outgoing - incoming):
         length = info.lane_length.get(lane, 0.0)
         if length > 0:
-            add_area(lane, lane, 0.0, min(length, AREA_LENGTH))
+            add_area(lane, lane, 0.0, min(length, AREA_LENGTH), -1.0)
     path = folder / "detectors.add.xml"
     etree.ElementTree(root).write(str(path), xml_declaration=True, encoding="UTF-8")
     return path, dict(area), loop
@@ -386,39 +393,72 @@ def simulate(
 
 def _read(
     libsumo: Any,
-    area: dict[str, list[str]],
+    area: Detectors,
     loop: dict[str, str],
     gaps: dict[str, float],
     dt: float,
 ) -> dict[str, LaneReading]:
     """Detector readings of this step. The gap of a stop-line loop is the time since a
-    vehicle last crossed it while moving (a vehicle standing on it is no crossing)."""
+    vehicle last crossed it while moving (a vehicle standing on it is no crossing). On
+    incoming lanes the area detectors also report, like a tracking radar, when each moving
+    vehicle would reach the stop line (accelerating to its speed limit, see
+    :func:`arrival_time`)."""
     readings: dict[str, LaneReading] = {}
     e2 = libsumo.lanearea
     e1 = libsumo.inductionloop
+    veh = libsumo.vehicle
     for lane, det in loop.items():
         if e1.getLastStepMeanSpeed(det) > 1.0:
             gaps[lane] = 0.0
         else:
             gaps[lane] = gaps.get(lane, 1e3) + dt
+
+    def track(det: str, offset: float, length: float, into: list[float]) -> None:
+        for vid in e2.getLastStepVehicleIDs(det):
+            speed = veh.getSpeed(vid)
+            if speed >= HALTING_SPEED:
+                distance = length - veh.getLanePosition(vid) + offset
+                limit = max(speed, veh.getAllowedSpeed(vid))
+                into.append(arrival_time(max(0.0, distance), speed, limit))
+
     for lane, dets in area.items():
         vehicles = 0
         queue = 0
         occupancy = 0.0
-        for det in dets:
+        arrivals: list[float] = []
+        for det, offset, length in dets:
             n = e2.getLastStepVehicleNumber(det)
             if n:
                 vehicles += n
-                queue += e2.getLastStepHaltingNumber(det)
+                halting = e2.getLastStepHaltingNumber(det)
+                queue += halting
                 occupancy = max(occupancy, e2.getLastStepOccupancy(det) / 100.0)
+                if offset >= 0 and halting < n:
+                    track(det, offset, length, arrivals)
         gap = gaps.get(lane, 1e9)
         if vehicles:
             readings[lane] = LaneReading(
-                queue=queue, vehicles=vehicles, occupancy=occupancy, gap=gap
+                queue=queue,
+                vehicles=vehicles,
+                occupancy=occupancy,
+                gap=gap,
+                arrivals=tuple(sorted(arrivals)),
             )
         elif lane in loop:
             readings[lane] = LaneReading(gap=gap)
     return readings
+
+
+def arrival_time(distance: float, speed: float, limit: float, accel: float = ACCEL) -> float:
+    """Seconds to cover ``distance`` from ``speed`` when accelerating at ``accel`` up to
+    ``limit`` (a vehicle creeping in a starting queue does not keep its crawl)."""
+    if limit <= 0:
+        return float("inf")
+    t_acc = (limit - speed) / accel
+    d_acc = (speed + limit) / 2 * t_acc
+    if distance <= d_acc:
+        return (-speed + math.sqrt(speed * speed + 2 * accel * distance)) / accel
+    return t_acc + (distance - d_acc) / limit
 
 
 def _upstream(own: _Own, readings: dict[str, LaneReading]) -> dict[str, dict[str, float]]:
