@@ -7,7 +7,13 @@ the server wins the two cores): each station connects with basic auth, boots, re
 its connector, starts a transaction and then sends a heartbeat and a meter value every
 ``--interval`` seconds (default 60, the target's rate) for ``--steady`` seconds.
 Round trips of the steady phase are the measurement (p50/p95/p99); the baseline in the
-same run is the same load with ``--baseline`` stations (default 50).
+same run is the same load with ``--baseline`` stations (default 50). Each station sends at
+its own random phase within the interval and keeps it across reconnects: independent
+stations are not aligned, and a benchmark whose timers all fire together would measure
+its own burst. The simulators run on the same cores, so a round trip includes their own
+scheduling: their event-loop lag is reported next to it, as are the server's handling
+time per call, its loop lag, its garbage-collector pauses and its database backlog for
+the same steady phase (from its statistics file).
 
 Then the central system is killed and restarted: every station reconnects (jittered
 back-off), and finally stops its transaction. The database must then hold exactly one
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import multiprocessing
 import os
@@ -187,6 +194,8 @@ def simulator_worker(args: tuple[list[str], str, dict[str, float]]) -> dict[str,
     os.nice(5)
     out: dict[str, Any] = {
         "rtts": [],
+        "loop_lag": [],
+        "gc_pauses": [],
         "errors": [],
         "connected": 0,
         "dropped": 0,
@@ -198,8 +207,30 @@ def simulator_worker(args: tuple[list[str], str, dict[str, float]]) -> dict[str,
         "energy_wh": 0,
     }
 
+    async def lag_watch() -> None:
+        # How late this process's own event loop runs during the measurement: the round
+        # trips above include it, so it is reported next to them.
+        loop = asyncio.get_running_loop()
+        while time.time() < plan["steady_end"]:
+            started = loop.time()
+            await asyncio.sleep(0.05)
+            if time.time() >= plan["steady_start"]:
+                out["loop_lag"].append(max(0.0, loop.time() - started - 0.05))
+
+    gc_started = [0.0]
+
+    def gc_timer(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        elif plan["steady_start"] <= time.time() < plan["steady_end"]:
+            out["gc_pauses"].append(time.perf_counter() - gc_started[0])
+
+    gc.callbacks.append(gc_timer)
+
     async def main() -> None:
+        watcher = asyncio.ensure_future(lag_watch())
         await asyncio.gather(*(_station_life(i, url, plan, out) for i in identities))
+        await watcher
 
     asyncio.run(main())
     return out
@@ -259,12 +290,38 @@ def server_cpu_seconds(pid: int) -> float:
 
 
 def _read_stats(path: str) -> dict[str, Any]:
-    # Written by the server every 5 s: connections and its own handling time per call
-    # (arrival to answer sent), which excludes the simulators' scheduling delays.
+    # Written by the server every 5 s: connections, its own handling time per call
+    # (arrival to answer sent) and its event loop's lag, as cumulative bucket counts.
     try:
         return dict(json.loads(Path(path).read_text()))
     except (OSError, ValueError):
         return {}
+
+
+def _server_phase(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The server's figures between two snapshots of its statistics: the steady phase,
+    shifted by up to the 5 s the server takes between two writes of its file."""
+    from rathaus.charging.ocpp.server import Histogram
+
+    phase: dict[str, Any] = {
+        "connections": after.get("connections"),
+        "db_waiting_at_start": before.get("db_waiting"),
+        "db_waiting_at_end": after.get("db_waiting"),
+        "calls": after.get("calls", 0) - before.get("calls", 0),
+        "rate_limited": after.get("rate_limited", 0) - before.get("rate_limited", 0),
+    }
+    for name in ("handling", "loop_lag", "gc_pause"):
+        counts = [
+            a - b
+            for a, b in zip(
+                after.get(f"{name}_buckets", []),
+                before.get(f"{name}_buckets", [0] * len(after.get(f"{name}_buckets", []))),
+                strict=True,
+            )
+        ]
+        for label, share in (("p50", 0.5), ("p99", 0.99), ("max", 1.0)):
+            phase[f"{name}_{label}_ms"] = Histogram.percentile_ms(counts, share)
+    return phase
 
 
 def run_load(
@@ -293,14 +350,16 @@ def run_load(
         "stop_at": start + ramp + 15 + steady + (interval * 1.5 + 30 if restart else 1),
     }
     chunks = [identities[n::workers] for n in range(workers)]
-    cpu_before = server_cpu_seconds(server.pid)
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         pending = pool.map_async(simulator_worker, [(c, url, plan) for c in chunks])
         restart_info: dict[str, Any] = {}
+        time.sleep(max(0.0, plan["steady_start"] - time.time()))
+        cpu_before = server_cpu_seconds(server.pid)
+        stats_before = _read_stats(stats_file)
         if restart:
             time.sleep(max(0.0, plan["steady_end"] - time.time()))
             cpu_steady = server_cpu_seconds(server.pid) - cpu_before
-            server_stats = _read_stats(stats_file)
+            server_stats = _server_phase(stats_before, _read_stats(stats_file))
             server.send_signal(signal.SIGKILL)  # a crash, not a polite shutdown
             server.wait()
             killed_at = time.time()
@@ -309,14 +368,17 @@ def run_load(
         else:
             time.sleep(max(0.0, plan["steady_end"] - time.time()))
             cpu_steady = server_cpu_seconds(server.pid) - cpu_before
-            server_stats = _read_stats(stats_file)
+            server_stats = _server_phase(stats_before, _read_stats(stats_file))
         results = pending.get(timeout=plan["stop_at"] - time.time() + 600)
     server.send_signal(signal.SIGTERM)
     try:
         server.wait(timeout=60)
     except subprocess.TimeoutExpired:
         server.kill()
+    Path(stats_file).unlink(missing_ok=True)
     rtts = [r for result in results for r in result["rtts"]]
+    lags = [lag for result in results for lag in result["loop_lag"]]
+    gc_pauses = [p for result in results for p in result["gc_pauses"]]
     merged: dict[str, Any] = {
         key: sum(result[key] for result in results)
         for key in (
@@ -342,8 +404,13 @@ def run_load(
         "rtt_p95_ms": round(percentile(rtts, 0.95) * 1000, 2),
         "rtt_p99_ms": round(percentile(rtts, 0.99) * 1000, 2),
         "rtt_max_ms": round(max(rtts) * 1000, 2) if rtts else None,
+        "simulator_loop_lag_p50_ms": round(percentile(lags, 0.50) * 1000, 2),
+        "simulator_loop_lag_p99_ms": round(percentile(lags, 0.99) * 1000, 2),
+        "simulator_loop_lag_max_ms": round(max(lags) * 1000, 2) if lags else None,
+        "simulator_gc_pauses": len(gc_pauses),
+        "simulator_gc_pause_max_ms": round(max(gc_pauses) * 1000, 2) if gc_pauses else None,
         "server_cpu_share_steady": round(cpu_steady / steady, 3),
-        "server": server_stats,
+        "server_steady": server_stats,
         "reconnect_p95_s": round(percentile(reconnects, 0.95), 2) if reconnects else None,
         **restart_info,
     }

@@ -13,6 +13,7 @@ from rathaus.charging.models import (
     Station,
     StationEvent,
 )
+from rathaus.charging.ocpp.server import Histogram
 from tests.charging.conftest import Running, retrying, wait_for
 from tests.charging.factories import StationFactory, TariffFactory, TokenFactory
 
@@ -207,3 +208,30 @@ def test_the_simulate_command_drives_stations_against_the_server(
     stats = central.central.stats()
     assert stats["handled"] >= 3 * 4
     assert stats["handling_p99_ms"] is not None
+    assert stats["loop_lag_p99_ms"] is not None
+
+
+def test_latency_histogram_percentiles_are_bucket_bounds_within_ten_percent() -> None:
+    # Given 98 fast calls (1 ms), one of 50 ms and one of 2 s
+    histogram = Histogram()
+    for _ in range(98):
+        histogram.add(0.001)
+    histogram.add(0.05)
+    histogram.add(2.0)
+    # Then each percentile is the upper bound of its value's bucket: at most 10 % above
+    summary = histogram.summary("x")
+    assert histogram.total == 100
+    assert 1.0 <= summary["x_p50_ms"] <= 1.1
+    assert 50.0 <= summary["x_p99_ms"] <= 55.0
+    assert 2000.0 <= summary["x_max_ms"] <= 2200.0
+    # And two snapshots subtract to the calls between them
+    before = list(histogram.counts)
+    histogram.add(0.3)
+    between = [a - b for a, b in zip(histogram.counts, before, strict=True)]
+    assert 300.0 <= Histogram.percentile_ms(between, 1.0) <= 330.0  # type: ignore[operator]
+    assert Histogram.percentile_ms([0] * len(before), 0.5) is None
+    # Nothing below the first bucket or above the last is lost
+    histogram.add(0.0)
+    histogram.add(10_000.0)
+    assert histogram.counts[0] == 1
+    assert histogram.counts[-1] == 1

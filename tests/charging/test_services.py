@@ -249,3 +249,40 @@ def test_a_late_status_does_not_overwrite_a_newer_one(municipality) -> None:
         at=now - timedelta(minutes=5),
     )
     assert Connector.objects.get(station=station).status == "Charging"
+
+
+def test_only_commands_of_connected_stations_are_claimed_and_each_once(municipality) -> None:
+    # Given pending commands for a connected and a disconnected station, and an answered one
+    connected = StationFactory(site__municipality=municipality)
+    offline = StationFactory(site__municipality=municipality)
+    first = Command.objects.create(
+        municipality=municipality, station=connected, action="reset", params={"type": "Soft"}
+    )
+    second = Command.objects.create(
+        municipality=municipality, station=connected, action="unlock", params={"connector_id": 1}
+    )
+    waiting = Command.objects.create(
+        municipality=municipality, station=offline, action="reset", params={"type": "Hard"}
+    )
+    Command.objects.create(
+        municipality=municipality,
+        station=connected,
+        action="reset",
+        status=Command.Status.ACCEPTED,
+    )
+    # When the central system polls with only the first station connected (twice)
+    claimed = services.commands_claim(station_ids=[connected.pk, 999_999])
+    again = services.commands_claim(station_ids=[connected.pk])
+    # Then it gets that station's pending commands in order, once, and the other waits
+    assert [(c.id, c.action, c.params) for c in claimed] == [
+        (first.pk, "reset", {"type": "Soft"}),
+        (second.pk, "unlock", {"connector_id": 1}),
+    ]
+    assert again == []
+    assert set(Command.objects.filter(status=Command.Status.SENT).values_list("pk", flat=True)) == {
+        first.pk,
+        second.pk,
+    }
+    waiting.refresh_from_db()
+    assert waiting.status == Command.Status.PENDING
+    assert services.commands_claim(station_ids=[]) == []
