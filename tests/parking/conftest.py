@@ -89,3 +89,15 @@ def publish_all(messages: list[tuple[str, Any]]) -> None:
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def mqtt_session_end(client_id: str) -> None:
+    """End an ingester's persistent session at the broker so it stops queueing for it:
+    connecting with the same client id and a clean session discards the kept one."""
+    import paho.mqtt.client as mqtt
+
+    cleanup = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311
+    )
+    cleanup.connect(*MQTT)
+    cleanup.disconnect()

@@ -17,7 +17,7 @@ from rathaus.parking.models import Reservation
 from rathaus.parking.mqtt import Ingester, tenant_topic
 from tests.browser.conftest import axe_violations
 from tests.factories import PASSWORD, UserFactory
-from tests.parking.conftest import publish_all
+from tests.parking.conftest import mqtt_session_end, publish_all
 from tests.parking.factories import ParkingSiteFactory, SignFactory, SignLineFactory, SpaceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -135,6 +135,5 @@ def test_live_map_sign_and_reservation(
     finally:
         ingester.stop()
         thread.join(10)
-        ingester.client.connect("127.0.0.1", 1883, clean_start=True)
-        ingester.client.disconnect()
+        mqtt_session_end(client_id)
     assert {url: v for url, v in found.items() if v} == {}

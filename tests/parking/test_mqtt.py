@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from rathaus.parking.models import Observation, ParkingSite, Rejection
 from rathaus.parking.mqtt import Ingester, tenant_topic
-from tests.parking.conftest import publish_all
+from tests.parking.conftest import mqtt_session_end, publish_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,13 +39,6 @@ def _start(client_id: str) -> tuple[Ingester, threading.Thread]:
     thread.start()
     assert ingester.connected.wait(10)
     return ingester, thread
-
-
-def _forget(client_id: str) -> None:
-    """End the test's session at the broker so it does not keep queueing for it."""
-    cleanup = Ingester(client_id=client_id)
-    cleanup.client.connect("127.0.0.1", 1883, clean_start=True)
-    cleanup.client.disconnect()
 
 
 def _stop(ingester: Ingester, thread: threading.Thread) -> None:
@@ -98,7 +91,7 @@ def test_ingests_survives_restart_and_bad_messages(mqtt_broker: object, site: Pa
         assert site.realtime_free == 41
     finally:
         _stop(ingester, thread)
-        _forget(client_id)
+        mqtt_session_end(client_id)
 
 
 def test_sensor_values_reach_the_site(mqtt_broker: object, site: ParkingSite) -> None:
@@ -119,7 +112,7 @@ def test_sensor_values_reach_the_site(mqtt_broker: object, site: ParkingSite) ->
         assert not ParkingSite.objects.get(pk=site.pk).is_stale()
     finally:
         _stop(ingester, thread)
-        _forget(client_id)
+        mqtt_session_end(client_id)
 
 
 def test_a_failing_batch_is_retried_and_a_poison_message_isolated(
