@@ -94,6 +94,9 @@ def main() -> int:
             "bus_delay": bus,
             "bus_delay_without_priority": bus_ref,
             "bus_target_met": None if bus is None else bus < bus_ref,
+            # the buses that came within reach of a signal (the only ones priority can help)
+            "signal_bus_delay": rows["adaptive"]["signal_bus_delay"],
+            "signal_bus_delay_without_priority": rows["adaptive_nopriority"]["signal_bus_delay"],
         }
     print(f"\n{'scenario':12} " + " ".join(f"{c[:14]:>14}" for c in ALL_CONTROLLERS))
     for scenario, rows in table.items():
@@ -107,7 +110,8 @@ def main() -> int:
             f"{v['best_builtin_delay']:.2f} s: {v['reduction'] * 100:+.1f} % "
             f"({'met' if v['delay_target_met'] else 'NOT met'}); own violations "
             f"{v['own_safety_violations']}; bus {v['bus_delay']} vs "
-            f"{v['bus_delay_without_priority']}"
+            f"{v['bus_delay_without_priority']} (at signals {v['signal_bus_delay']} vs "
+            f"{v['signal_bus_delay_without_priority']})"
         )
     print(f"wall time {wall:.0f} s")
 

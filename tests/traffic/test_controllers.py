@@ -200,6 +200,27 @@ def test_adaptive_protects_a_standing_permissive_turn_only_when_it_is_blocked() 
     assert Adaptive(intersection).decide(moving, view) is None
 
 
+def test_adaptive_ends_a_phase_through_its_protected_turn_when_that_saves_delay() -> None:
+    intersection = permissive()
+    layer, now = running(intersection, 0, 10.0)
+    view = LayerView(layer)
+    east = LaneReading(queue=10, vehicles=10, gap=50)
+
+    def decide(left: LaneReading) -> int | None:
+        obs = Observation(now=now, lanes={"n_1": left, "e_0": east})
+        return Adaptive(intersection).decide(obs, view)
+
+    # two left turners stand: served in the protected green (5 s) and its clearance
+    # instead of waiting for east-west and the way back (32 s each), which costs the
+    # 10 east-west vehicles 5 s each
+    assert decide(LaneReading(queue=2, vehicles=2, gap=30)) == 1
+    # one left turner is not worth 5 s for ten vehicles: straight to east-west
+    assert decide(LaneReading(queue=1, vehicles=1, gap=30)) == 2
+    # turners that cross (in gaps) keep the green; without turners: straight to east-west
+    assert decide(LaneReading(queue=2, vehicles=2, gap=0)) is None
+    assert decide(LaneReading()) == 2
+
+
 def test_adaptive_serves_a_lane_that_waited_too_long() -> None:
     intersection = cross()
     heavy = {

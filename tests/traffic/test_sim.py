@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from rathaus.traffic.sim.chart import results_chart
-from rathaus.traffic.sim.harness import arrival_time, simulate
+from rathaus.traffic.sim.harness import _metrics, arrival_time, simulate
 from rathaus.traffic.sim.scenario import scenario_load
 from tests.traffic.conftest import resco
 
@@ -67,6 +67,30 @@ def test_buses_ask_for_priority_in_ingolstadt1(cache: Path) -> None:
     assert with_priority.metrics["buses"] > 0
     assert with_priority.priority["requests"] > 0
     assert with_priority.metrics["safety_violations"] == 0
+    # the buses that reach a signal are counted apart (also without priority and for
+    # SUMO's programs): some buses in ingolstadt1 never pass one
+    assert 0 < with_priority.metrics["signal_buses"] < with_priority.metrics["buses"]
+    builtin = simulate(scenario, "sumo_actuated", cache_dir=cache, seconds=1800)
+    assert builtin.metrics["signal_buses"] == with_priority.metrics["signal_buses"]
+
+
+def test_bus_delay_at_signals_counts_only_the_buses_that_reached_one() -> None:
+    planned = {"car": (0.0, False), "bus1": (0.0, True), "bus2": (10.0, True)}
+    trips = {
+        vid: {
+            "departDelay": 1.0,
+            "timeLoss": loss,
+            "duration": 60.0,
+            "waitingTime": 0.0,
+            "arrived": 1.0,
+            "co2": 0.0,
+        }
+        for vid, loss in (("car", 5.0), ("bus1", 3.0), ("bus2", 41.0))
+    }
+    metrics = _metrics(planned, trips, 100.0, 0, 0.0, 0.0, {"bus1", "car"})
+    assert metrics["bus_delay"] == 23.0
+    assert metrics["signal_bus_delay"] == 4.0
+    assert metrics["signal_buses"] == 1
 
 
 def test_an_ambulance_preempts_and_the_run_stays_safe(cache: Path) -> None:

@@ -166,7 +166,9 @@ class Adaptive:
     shows is no candidate (it releases nobody new) unless it protects a permissive turn
     whose queue stands blocked; a lane that waits ``max_wait`` with vehicles is served
     next; movements whose exits are full (spillback) and lanes of the running phase that
-    hold a queue but do not discharge do not count.
+    hold a queue but do not discharge do not count. A phase with standing permissive turns
+    may end through its protected-turn phase (:meth:`_lagging`); from there the rule
+    chooses afresh.
     """
 
     name = "adaptive"
@@ -382,7 +384,7 @@ class Adaptive:
                 return self._candidates[phase][0]
             return None
         if at_max:
-            return best
+            return self._lagging(obs, phase, best, served, span)
         # keep while, for some horizon t, the running phase's vehicles served by then
         # would lose more by waiting for ``best`` and the way back than ``best``'s
         # vehicles (and those arriving meanwhile) lose by waiting t
@@ -393,7 +395,38 @@ class Adaptive:
             t = max(t, self.settings.headway)  # a vehicle needs a headway of green
             if kept * span > t * (served + flow * t / 2):
                 return None
-        return best
+        return self._lagging(obs, phase, best, served, span)
+
+    def _lagging(self, obs: Observation, phase: int, best: int, served: float, span: float) -> int:
+        """The phase to end ``phase`` with: ``best``, or first a protected-turn phase of
+        ``phase`` (a lagging protected turn) when that pays.
+
+        When the running phase ends, its permissive turns standing at the stop line would
+        wait for ``best`` and the way back (``span``) and then again for a gap. Going
+        through the protected phase ``j`` serves the standing turns that cross before
+        ``best`` could begin (``j``'s minimum green and its clearance); it delays each of
+        ``best``'s ``served`` vehicles, and those arriving meanwhile, by the extra time.
+        """
+        if any(best == j for j, _, _ in self._protects[phase]):
+            return best
+        choice, gain = best, 0.0
+        flow = self.flow(best)
+        for j, turned, _clear in self._protects[phase]:
+            standing = [
+                lane
+                for lane in turned
+                if obs.lane(lane).queue >= 1 and obs.lane(lane).gap >= self.settings.blocked_gap
+            ]
+            if not standing:
+                continue
+            through = self.intersection.phase_min_green(j) + self._switch[j][best]
+            extra = max(0.0, through - self._switch[phase][best])
+            found = self.crossings(obs, j, start=0.0, running=0.0, lanes=standing)
+            count = sum(w for t, w in found if t <= through)
+            value = count * span - extra * (served + flow * extra / 2)
+            if value > gain:
+                choice, gain = j, value
+        return choice
 
 
 ControllerFactory = Callable[[Intersection, FixedPlan], Controller]

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -321,6 +321,9 @@ def simulate(
         )
         buses: set[str] = set()
         bus_target: dict[str, tuple[str, int]] = {}
+        #: Buses that came within PRIORITY_DISTANCE of a traffic light (priority reaches
+        #: only them).
+        signal_buses: set[str] = set()
         teleports = 0
         gaps: dict[str, float] = {}
         queue_sum = 0.0
@@ -356,12 +359,12 @@ def simulate(
                 now = libsumo.simulation.getTime()
                 steps += 1
                 teleports += libsumo.simulation.getStartingTeleportNumber()
-                if own is not None and own.arbiters:
-                    for vid in libsumo.simulation.getDepartedIDList():
-                        if libsumo.vehicle.getVehicleClass(vid) in ("bus", "emergency"):
-                            buses.add(vid)
-                    for vid in libsumo.simulation.getArrivedIDList():
-                        buses.discard(vid)
+                for vid in libsumo.simulation.getDepartedIDList():
+                    if libsumo.vehicle.getVehicleClass(vid) in ("bus", "emergency"):
+                        buses.add(vid)
+                for vid in libsumo.simulation.getArrivedIDList():
+                    buses.discard(vid)
+                _bus_approaches(libsumo, buses, signal_buses)
                 queue = sum(libsumo.lane.getLastStepHaltingNumber(lane) for lane in incoming)
                 queue_sum += queue
                 queue_max = max(queue_max, queue)
@@ -375,7 +378,9 @@ def simulate(
         trips = _tripinfo(trip_file)
     planned = _planned_departures(scenario, end)
     result = RunResult(scenario=scenario.name, controller=controller, seconds=end - scenario.begin)
-    result.metrics = _metrics(planned, trips, end, teleports, queue_sum / max(steps, 1), queue_max)
+    result.metrics = _metrics(
+        planned, trips, end, teleports, queue_sum / max(steps, 1), queue_max, signal_buses
+    )
     result.metrics["safety_violations"] = len(violations)
     result.violations = violations
     if own is not None:
@@ -510,6 +515,17 @@ def _bus_requests(
             own.arbiters[tid].cancel(vid)
 
 
+def _bus_approaches(libsumo: Any, buses: set[str], into: set[str]) -> None:
+    """Add the buses that are within :data:`PRIORITY_DISTANCE` of a traffic light."""
+    for vid in buses - into:
+        try:
+            upcoming = libsumo.vehicle.getNextTLS(vid)
+        except libsumo.TraCIException:
+            continue
+        if upcoming and upcoming[0][2] <= PRIORITY_DISTANCE:
+            into.add(vid)
+
+
 def _metrics(
     planned: dict[str, tuple[float, bool]],
     trips: dict[str, dict[str, float]],
@@ -517,9 +533,11 @@ def _metrics(
     teleports: int,
     queue_mean: float,
     queue_max: float,
+    signal_buses: Collection[str] = (),
 ) -> dict[str, float | int | None]:
     delays: list[float] = []
     bus_delays: list[float] = []
+    signal_bus_delays: list[float] = []
     durations: list[float] = []
     waiting: list[float] = []
     co2 = 0.0
@@ -538,6 +556,8 @@ def _metrics(
         delays.append(delay)
         if is_bus:
             bus_delays.append(delay)
+            if vid in signal_buses:
+                signal_bus_delays.append(delay)
 
     def mean(values: list[float]) -> float | None:
         return round(sum(values) / len(values), 3) if values else None
@@ -555,4 +575,6 @@ def _metrics(
         "co2_kg": round(co2 / 1e6, 3),
         "bus_delay": mean(bus_delays),
         "buses": len(bus_delays),
+        "signal_bus_delay": mean(signal_bus_delays),
+        "signal_buses": len(signal_bus_delays),
     }
