@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from rathaus.accounts.models import User
+from rathaus.core.errors import NotFound
 from rathaus.core.models import Municipality
 from rathaus.idpickup import services
 from rathaus.idpickup.models import Alarm, IdOrder, Terminal
@@ -322,6 +323,35 @@ def test_public_status_lookup_without_oracle_and_rate_limited(
         400,
         429,
     )
+
+
+def test_lookup_limit_is_per_municipality_and_takes_any_text(
+    make_order: Any, other_municipality: Municipality
+) -> None:
+    """Guessing in one town never locks a number in another; odd input is just not found."""
+    order = make_order()
+    for _n in range(services.LOOKUP_ATTEMPTS):
+        with pytest.raises(NotFound):
+            services.order_status_lookup(
+                municipality=other_municipality,
+                booking_number=order.booking_number,
+                date_of_birth=datetime.date(1980, 2, 29),
+                ip=f"192.0.2.{_n}",
+            )
+    found = services.order_status_lookup(
+        municipality=order.municipality,
+        booking_number=order.booking_number,
+        date_of_birth=datetime.date(1980, 2, 29),
+        ip="198.51.100.7",
+    )
+    assert found == order
+    with pytest.raises(NotFound):
+        services.order_status_lookup(
+            municipality=order.municipality,
+            booking_number="\x00 \ud800äß:{}\n",
+            date_of_birth=datetime.date(1980, 2, 29),
+            ip="198.51.100.7",
+        )
 
 
 def test_public_status_api(client: Client, make_order: Any) -> None:

@@ -7,6 +7,7 @@ door reports of one terminal queue up, so two loadings never get the same compar
 one PIN never opens twice. A unique constraint on ``IdOrder.compartment`` backs this up.
 """
 
+import hashlib
 import logging
 import re
 import secrets
@@ -92,6 +93,7 @@ STAFF_PIN_ATTEMPTS = 5
 STAFF_LOCK_SECONDS = 15 * 60
 REMINDER_BEFORE = timedelta(days=1)
 BOOKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+BOOKING_NUMBER_PATTERN = re.compile(r"[A-Z0-9]{1,12}")
 BARCODE_PATTERN = re.compile(r"^[A-Z0-9]{6,40}$")
 PHONE_PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
 CARD_MIN_CHARS = 16
@@ -1443,13 +1445,21 @@ def order_status_lookup(
     client address and per booking number, so neither can be guessed at speed.
     """
     number = booking_number.strip().upper()[:12]
-    keys = [f"idpickup:lookup:ip:{ip}", f"idpickup:lookup:number:{number}"]
+    # The number is the citizen's input: hashed, so any text makes a valid cache key, and
+    # per municipality, so failures in one town never lock a number in another.
+    digest = hashlib.sha256(number.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    keys = [
+        f"idpickup:lookup:ip:{ip}",
+        f"idpickup:lookup:number:{municipality.pk}:{digest}",
+    ]
     if any((cache.get(key) or 0) >= LOOKUP_ATTEMPTS for key in keys):
         raise RateLimited()
     order = (
         IdOrder.objects.select_related("location")
         .filter(municipality=municipality, booking_number=number, date_of_birth=date_of_birth)
         .first()
+        if BOOKING_NUMBER_PATTERN.fullmatch(number)
+        else None  # not a booking number: no query with arbitrary text
     )
     if order is None:
         for key in keys:
