@@ -13,17 +13,17 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from django.db import OperationalError
 
 from rathaus.parking.models import Observation, ParkingSite
 from rathaus.parking.mqtt import Ingester, tenant_topic
 from tests.conftest import require_service
+from tests.parking.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -131,18 +131,6 @@ def _publish(broker: OwnBroker, user: str, messages: list[tuple[str, dict[str, o
         client.loop_stop()
 
 
-def _wait(condition: Callable[[], bool], seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return True
-        except OperationalError:
-            pass  # SQLite: the ingester's thread holds the table for a moment
-        time.sleep(0.05)
-    return condition()
-
-
 def _ingester(broker: OwnBroker, client_id: str) -> tuple[Ingester, threading.Thread]:
     ingester = Ingester(
         port=broker.port,
@@ -180,7 +168,7 @@ def test_queued_readings_survive_a_broker_restart(own_broker: OwnBroker, site: P
     ingester, thread = _ingester(own_broker, client_id)
     try:
         # Then every reading arrives once, and the newest is the current value
-        assert _wait(lambda: Observation.objects.filter(site=site).count() == 30)
+        assert wait_until(lambda: Observation.objects.filter(site=site).count() == 30)
         site.refresh_from_db()
         assert (site.realtime_free, site.realtime_at) == (89, t0 + timedelta(seconds=30))
     finally:
@@ -213,7 +201,7 @@ def test_a_municipality_cannot_publish_into_another_tree(
                 )
             ],
         )
-        assert _wait(lambda: Observation.objects.filter(site=site).count() == 1)
+        assert wait_until(lambda: Observation.objects.filter(site=site).count() == 1)
         time.sleep(0.3)
         assert list(Observation.objects.values_list("free", flat=True)) == [2]
         assert ingester.stats.received == 1

@@ -4,33 +4,18 @@ bad messages are logged and do not stop it."""
 
 import json
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import OperationalError
 from django.utils import timezone
 
 from rathaus.parking.models import Observation, ParkingSite, Rejection
 from rathaus.parking.mqtt import Ingester, tenant_topic
-from tests.parking.conftest import mqtt_session_end, publish_all
+from tests.parking.conftest import mqtt_session_end, publish_all, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _wait(condition: Callable[[], bool], seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return True
-        except OperationalError:
-            pass  # SQLite: the ingester's thread holds the table for a moment
-        time.sleep(0.05)
-    return condition()
 
 
 def _start(client_id: str) -> tuple[Ingester, threading.Thread]:
@@ -65,8 +50,8 @@ def test_ingests_survives_restart_and_bad_messages(mqtt_broker: object, site: Pa
                 (tenant_topic(site.municipality, "unknown"), {"free": 1, "at": t0.isoformat()}),
             ]
         )
-        assert _wait(lambda: Observation.objects.filter(site=site).count() == 20)
-        assert _wait(lambda: Rejection.objects.count() == 3)
+        assert wait_until(lambda: Observation.objects.filter(site=site).count() == 20)
+        assert wait_until(lambda: Rejection.objects.count() == 3)
         assert sorted(Rejection.objects.values_list("reason", flat=True)) == [
             "malformed",
             "oversized",
@@ -86,7 +71,7 @@ def test_ingests_survives_restart_and_bad_messages(mqtt_broker: object, site: Pa
     )
     ingester, thread = _start(client_id)
     try:
-        assert _wait(lambda: Observation.objects.filter(site=site).count() == 30)
+        assert wait_until(lambda: Observation.objects.filter(site=site).count() == 30)
         site.refresh_from_db()
         assert site.realtime_free == 41
     finally:
@@ -108,7 +93,7 @@ def test_sensor_values_reach_the_site(mqtt_broker: object, site: ParkingSite) ->
                 )
             ]
         )
-        assert _wait(lambda: ParkingSite.objects.get(pk=site.pk).realtime_free == 7)
+        assert wait_until(lambda: ParkingSite.objects.get(pk=site.pk).realtime_free == 7)
         assert not ParkingSite.objects.get(pk=site.pk).is_stale()
     finally:
         _stop(ingester, thread)

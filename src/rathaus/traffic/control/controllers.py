@@ -364,11 +364,7 @@ class Adaptive:
                     best, served, span = j, count, t + back
         green = layer.green_time(now)
         for j, turned, clear in self._protects[phase]:
-            standing = [
-                lane
-                for lane in turned
-                if obs.lane(lane).queue >= 1 and obs.lane(lane).gap >= self.settings.blocked_gap
-            ]
+            standing = self._standing(obs, turned)
             if not standing or green < self.settings.blocked_gap:
                 continue
             found = self.crossings(obs, j, start=clear, lanes=standing)
@@ -397,6 +393,15 @@ class Adaptive:
                 return None
         return self._lagging(obs, phase, best, served, span)
 
+    def _standing(self, obs: Observation, lanes: Collection[str]) -> list[str]:
+        """The lanes among ``lanes`` with a queue that has not discharged for a while
+        (permissive turners waiting for a gap)."""
+        return [
+            lane
+            for lane in lanes
+            if obs.lane(lane).queue >= 1 and obs.lane(lane).gap >= self.settings.blocked_gap
+        ]
+
     def _lagging(self, obs: Observation, phase: int, best: int, served: float, span: float) -> int:
         """The phase to end ``phase`` with: ``best``, or first a protected-turn phase of
         ``phase`` (a lagging protected turn) when that pays.
@@ -412,11 +417,7 @@ class Adaptive:
         choice, gain = best, 0.0
         flow = self.flow(best)
         for j, turned, _clear in self._protects[phase]:
-            standing = [
-                lane
-                for lane in turned
-                if obs.lane(lane).queue >= 1 and obs.lane(lane).gap >= self.settings.blocked_gap
-            ]
+            standing = self._standing(obs, turned)
             if not standing:
                 continue
             through = self.intersection.phase_min_green(j) + self._switch[j][best]
