@@ -154,6 +154,22 @@ def test_evaluate_command_refuses_bad_arguments(tmp_path: Path) -> None:
         )
     with pytest.raises(CommandError, match="does not exist"):
         call_command("traffic", "evaluate", "--scenario", str(tmp_path / "nope"))
+    for seed in ("-1", "2147483648"):
+        with pytest.raises(CommandError, match="--seed"):
+            call_command(
+                "traffic", "evaluate", "--scenario", str(resco("cologne1")), "--seed", seed
+            )
+
+
+def test_the_seed_changes_the_traffic_and_is_repeatable(cache: Path) -> None:
+    scenario = scenario_load(resco("cologne1"))
+    runs = [
+        simulate(scenario, "actuated", cache_dir=cache, seconds=240, seed=seed).metrics
+        for seed in (42, 7, 7)
+    ]
+    assert runs[1] == runs[2]
+    assert runs[0]["mean_delay"] != runs[1]["mean_delay"]
+    assert all(m["safety_violations"] == 0 for m in runs)
 
 
 def test_chart_escapes_names_and_marks_missing_values() -> None:

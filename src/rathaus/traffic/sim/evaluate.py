@@ -8,7 +8,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from .harness import ALL_CONTROLLERS, simulate
+from .harness import ALL_CONTROLLERS, DEFAULT_SEED, simulate
 from .scenario import BUILTINS, Scenario, builtin_net
 
 _queue: Any = None
@@ -19,13 +19,15 @@ def _init(queue: Any) -> None:
     _queue = queue
 
 
-def _job(scenario: Scenario, controller: str, cache_dir: Path, seconds: float | None) -> dict:
+def _job(
+    scenario: Scenario, controller: str, cache_dir: Path, seconds: float | None, seed: int
+) -> dict:
     def report(share: float) -> None:
         if _queue is not None:
             _queue.put((scenario.name, controller, share))
 
     return simulate(
-        scenario, controller, cache_dir=cache_dir, seconds=seconds, progress=report
+        scenario, controller, cache_dir=cache_dir, seconds=seconds, progress=report, seed=seed
     ).as_dict()
 
 
@@ -58,6 +60,7 @@ def evaluate(
     seconds: float | None = None,
     workers: int = 2,
     progress: Callable[[str, str, float], None] | None = None,
+    seed: int = DEFAULT_SEED,
 ) -> list[dict]:
     """Run every (scenario, controller) job; results in the order of ``jobs``."""
     # build the netconvert networks once, before the workers race for them
@@ -74,7 +77,12 @@ def evaluate(
             report = _reporter(progress, scenario.name, controller)
             out.append(
                 simulate(
-                    scenario, controller, cache_dir=cache_dir, seconds=seconds, progress=report
+                    scenario,
+                    controller,
+                    cache_dir=cache_dir,
+                    seconds=seconds,
+                    progress=report,
+                    seed=seed,
                 ).as_dict()
             )
         return out
@@ -91,7 +99,7 @@ def evaluate(
             max_tasks_per_child=1,
         ) as pool:
             futures = {
-                pool.submit(_job, scenario, controller, cache_dir, seconds): i
+                pool.submit(_job, scenario, controller, cache_dir, seconds, seed): i
                 for i, (scenario, controller) in enumerate(jobs)
             }
             pending = set(futures)

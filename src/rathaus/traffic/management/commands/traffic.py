@@ -11,6 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from rathaus.traffic.sim.harness import DEFAULT_SEED
+
 
 class _Bar:
     """A one-line progress bar on the terminal (stderr), one slot per run."""
@@ -58,6 +60,12 @@ class Command(BaseCommand):
         ev.add_argument("--controller", default="all", help="Controller name, comma list or 'all'.")
         ev.add_argument("--seconds", type=float, default=None, help="Simulate only this long.")
         ev.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+        ev.add_argument(
+            "--seed",
+            type=int,
+            default=DEFAULT_SEED,
+            help=f"SUMO's random seed, 0 to 2147483647 (default {DEFAULT_SEED}).",
+        )
         ev.add_argument("--json", action="store_true", help="Print the results as JSON.")
         ev.add_argument("--chart", type=Path, default=None, help="Write an SVG chart here.")
         ev.add_argument("--output", type=Path, default=None, help="Write the JSON here.")
@@ -93,6 +101,8 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         if options["seconds"] is not None and options["seconds"] <= 0:
             raise CommandError("--seconds must be positive.")
+        if not 0 <= options["seed"] <= 2**31 - 1:
+            raise CommandError("--seed must be between 0 and 2147483647.")
         jobs = [(s, c) for s in scenarios for c in controllers]
         bar = _Bar([f"{s.name}/{c}" for s, c in jobs], sys.stderr)
         try:
@@ -101,6 +111,7 @@ class Command(BaseCommand):
                 cache_dir=Path(settings.VAR_DIR) / "traffic",
                 seconds=options["seconds"],
                 workers=max(1, options["workers"]),
+                seed=options["seed"],
                 progress=lambda name, controller, share: bar.update(f"{name}/{controller}", share),
             )
         finally:
