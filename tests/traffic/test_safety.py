@@ -6,6 +6,7 @@ import pytest
 
 from rathaus.traffic.control.model import (
     GroupKind,
+    Intersection,
     ModelError,
     Phase,
     SignalGroup,
@@ -174,3 +175,80 @@ def test_short_vehicle_yellow_and_gappy_indices_are_refused() -> None:
         intergreen={},
     )
     assert ok.phase_min_green(0) == 5.0
+
+
+def _permissive_left() -> Intersection:
+    """One street: 0 straight on and 1 left turn from the north, 2 straight on from the
+    south; 1 yields to 2 in the main phase (``g``) and is protected (``G``) alone; 3 is
+    the cross street."""
+    return intersection_build(
+        id="left",
+        groups=[SignalGroup(i, f"K{i}", yellow=4.0) for i in range(4)],
+        phases=[
+            Phase("main", frozenset({0, 1, 2}), letters={0: "G", 1: "g", 2: "G"}),
+            Phase("left", frozenset({1}), letters={1: "G"}),
+            Phase("cross", frozenset({3})),
+        ],
+        intergreen={(a, b): 6.0 for a in range(4) for b in range(4) if (a == 3) != (b == 3)},
+    )
+
+
+def test_a_protected_turn_waits_until_the_opposing_flow_has_cleared() -> None:
+    # given the main phase with the left turn permissive after its minimum green
+    layer = SafetyLayer(_permissive_left())
+    t = 0.0
+    while layer.phase != 0:
+        t += 1
+        layer.step(t, 0)
+    for _ in range(6):
+        t += 1
+        assert layer.step(t, 0)[:3] == "GgG"
+    # when the controller asks for the protected left turn
+    timeline = []
+    for _ in range(8):
+        t += 1
+        timeline.append(layer.step(t, 1))
+    # then the turn stays permissive through the opposing yellow and is protected only
+    # when the opposing flow has been red for its yellow
+    assert timeline[:4] == ["ygyr"] * 4
+    assert timeline[4] == "rGrr"
+    assert all(s[1] == "g" for s in timeline if "y" in s)
+    # and the protected phase's minimum green counts from the protected green
+    assert layer.phase == 1
+    assert layer.green_time(t) == 3.0
+
+
+def test_back_from_a_protected_turn_the_turn_yields_at_once() -> None:
+    layer = SafetyLayer(_permissive_left())
+    monitor = SafetyMonitor(layer.intersection)
+    t = 0.0
+    for wanted, seconds in ((1, 20), (0, 20)):
+        for _ in range(seconds):
+            t += 1
+            monitor.observe(t, layer.step(t, wanted))
+    assert layer.phase == 0
+    assert layer.state()[:3] == "GgG"
+    assert monitor.violations == []
+
+
+def test_random_proposals_with_permissive_turns_stay_safe() -> None:
+    rng = random.Random(11)
+    layer = SafetyLayer(_permissive_left())
+    monitor = SafetyMonitor(layer.intersection)
+    now = 0.0
+    for _ in range(20000):
+        now += rng.choice([0.1, 0.5, 1.0])
+        monitor.observe(now, layer.step(now, rng.choice([0, 1, 2, None])))
+    assert monitor.violations == []
+    assert layer.switches > 100
+
+
+def test_monitor_flags_a_protected_turn_during_the_opposing_yellow() -> None:
+    monitor = SafetyMonitor(_permissive_left())
+    monitor.observe(0, "GgGr")
+    monitor.observe(10, "yGyr")  # the turn protected while the opposing flow still runs
+    assert [v.kind for v in monitor.violations] == ["protected-too-early"] * 2
+    clean = SafetyMonitor(_permissive_left())
+    for now, state in ((0, "GgGr"), (10, "ygyr"), (14, "rgrr"), (15, "rGrr")):
+        clean.observe(now, state)
+    assert clean.violations == []

@@ -8,6 +8,10 @@ It enforces, whatever the proposal:
 * maximum green: a phase held beyond its maximum is ended in favour of the next phase;
 * yellow of every group that leaves green, then the intergreen time from the end of its
   green before any conflicting group may turn green;
+* a permissive green (``g``: the movement yields, e.g. a left turn to the opposing
+  flow) becomes a protected green (``G``) only when every group that ended in the same
+  transition has been red for its intergreen to it (or its yellow, if the two are
+  compatible), as a green arrow may only start when the opposing flow has cleared;
 * a transition, once started, completes before another one starts.
 
 Because every entering group waits until each conflicting group has been red for the
@@ -36,6 +40,8 @@ class _Clock:
     signal: Signal
     since: float
     green_end: float
+    #: While green: shows ``G`` (protected) rather than ``g`` (permissive, yields).
+    protected: bool = True
 
 
 class SafetyLayer:
@@ -84,20 +90,10 @@ class SafetyLayer:
 
     def state(self) -> str:
         """The SUMO state string (one letter per group)."""
-        letters = []
-        phase = self.intersection.phases[self._phase] if self._phase is not None else None
-        target = self.intersection.phases[self._target] if self._target is not None else None
-        for i, clock in enumerate(self._clocks):
-            if clock.signal is Signal.GREEN:
-                letter = "G"
-                for p in (phase, target):
-                    if p is not None and i in p.greens:
-                        letter = p.letters.get(i, "G")
-                        break
-                letters.append(letter)
-            else:
-                letters.append(clock.signal.value)
-        return "".join(letters)
+        return "".join(
+            ("G" if clock.protected else "g") if clock.signal is Signal.GREEN else clock.signal
+            for clock in self._clocks
+        )
 
     # -- the one entry point -----------------------------------------------------------
     def step(self, now: float, proposal: int | None) -> str:
@@ -136,12 +132,16 @@ class SafetyLayer:
 
     def _start_transition(self, target: int, now: float) -> None:
         self.switches += 1
-        keep = self.intersection.phases[target].greens
+        phase = self.intersection.phases[target]
         for g, clock in enumerate(self._clocks):
-            if clock.signal is Signal.GREEN and g not in keep:
+            if clock.signal is not Signal.GREEN:
+                continue
+            if g not in phase.greens:
                 clock.signal = Signal.YELLOW
                 clock.since = now
                 clock.green_end = now
+            elif phase.letters.get(g, "G") == "g":
+                clock.protected = False  # yielding again is safe at once
         self._phase = None
         self._target = target
 
@@ -153,20 +153,42 @@ class SafetyLayer:
                 clock.since = now
         if self._target is None:
             return
-        greens = inter.phases[self._target].greens
-        for g in sorted(greens):
+        target = inter.phases[self._target]
+        for g in sorted(target.greens):
             clock = self._clocks[g]
+            protected = target.letters.get(g, "G") == "G"
             if clock.signal is Signal.GREEN:
+                if protected and not clock.protected and self._cleared(g, now):
+                    clock.protected = True
                 continue
             if clock.signal is Signal.YELLOW:
                 continue  # it first has to finish its own yellow
             if all(self._clear_for(c, g, now) for c in range(len(self._clocks)) if c != g):
                 clock.signal = Signal.GREEN
                 clock.since = now
-        if all(self._clocks[g].signal is Signal.GREEN for g in greens):
+                # permissive first if a compatible flow is still clearing
+                clock.protected = protected and self._cleared(g, now)
+        if all(
+            self._clocks[g].signal is Signal.GREEN
+            and self._clocks[g].protected == (target.letters.get(g, "G") == "G")
+            for g in target.greens
+        ):
             self._phase = self._target
             self._target = None
             self._phase_since = now
+
+    def _cleared(self, group: int, now: float) -> bool:
+        """Whether ``group`` may show a protected green: every group that is not green
+        has been red for its intergreen to ``group``, or for its yellow if the two may be
+        green together (it may be a flow ``group`` yields to while permissive)."""
+        inter = self.intersection
+        for c, clock in enumerate(self._clocks):
+            if c == group or clock.signal is Signal.GREEN:
+                continue
+            seconds = inter.intergreen.get((c, group), inter.groups[c].yellow)
+            if clock.signal is not Signal.RED or now - clock.green_end < seconds:
+                return False
+        return True
 
     def _clear_for(self, clearing: int, entering: int, now: float) -> bool:
         seconds = self.intersection.intergreen.get((clearing, entering))
@@ -191,8 +213,9 @@ class SafetyMonitor:
 
     Counts: conflicting greens shown together; a green that is cut to red without yellow
     (for groups with a yellow); a yellow shorter than the group's yellow; a green that
-    starts before the intergreen from a conflicting group has passed; a group green for
-    less than its minimum green.
+    starts before the intergreen from a conflicting group has passed; a permissive green
+    (``g``) that turns protected (``G``) before a group that just ended has cleared; a
+    group green for less than its minimum green.
     """
 
     def __init__(self, intersection: Intersection) -> None:
@@ -243,6 +266,15 @@ class SafetyMonitor:
                         seconds = inter.intergreen.get((c, i))
                         if seconds is not None and now - self._green_end[c] < seconds - 1e-6:
                             found.append(Violation(now, "intergreen", (c, i)))
+        for i, ch in enumerate(state):
+            if ch == "G" and prev is not None and prev[i] == "g":
+                # a permissive green turned protected: whoever it yielded to has cleared
+                for c in range(n):
+                    if c == i or state[c] in "Gg":
+                        continue
+                    seconds = inter.intergreen.get((c, i), inter.groups[c].yellow)
+                    if now - self._green_end[c] < seconds - 1e-6:
+                        found.append(Violation(now, "protected-too-early", (c, i)))
         self._last = state
         self.violations.extend(found)
         return found
