@@ -3,7 +3,8 @@
 import os
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -11,6 +12,7 @@ from email.message import Message
 import pytest
 from aiosmtpd.controller import Controller
 from django.core.cache import cache
+from django.db import OperationalError
 from django.test import Client
 
 from rathaus.core.models import Municipality
@@ -110,3 +112,17 @@ def strong_login(client: Client, user: object) -> None:
     request = type("R", (), {"session": session})()
     session_trust_set(request, level=TrustLevel.BASIC, method="password+totp")  # type: ignore[arg-type]
     session.save()
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 30) -> bool:
+    """Poll ``condition`` until it holds or ``seconds`` pass (for work done by another
+    thread, such as an MQTT subscriber)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return True
+        except OperationalError:
+            pass  # SQLite: the ingester's thread holds the table for a moment
+        time.sleep(0.05)
+    return condition()

@@ -1,12 +1,10 @@
 """Fixtures of the parking tests."""
 
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import OperationalError
 from django.utils import timezone, translation
 
 from rathaus.accounts.models import User
@@ -103,16 +101,3 @@ def mqtt_session_end(client_id: str) -> None:
     )
     cleanup.connect(*MQTT)
     cleanup.disconnect()
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 30) -> bool:
-    """Poll ``condition`` until it holds or ``seconds`` pass (the ingester runs in a thread)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return True
-        except OperationalError:
-            pass  # SQLite: the ingester's thread holds the table for a moment
-        time.sleep(0.05)
-    return condition()

@@ -4,113 +4,28 @@ restart, and the ACL keeps one municipality out of another's tree. The system br
 is not touched."""
 
 import json
-import os
-import pwd
-import signal
-import socket
-import subprocess
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
 from rathaus.parking.models import Observation, ParkingSite
 from rathaus.parking.mqtt import Ingester, tenant_topic
-from tests.conftest import require_service
-from tests.parking.conftest import wait_until
+from tests.conftest import wait_until
+from tests.mosquitto import OwnBroker, own_broker_running
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-MOSQUITTO = Path("/usr/sbin/mosquitto")
-USERS_TOOL = Path("/usr/bin/mosquitto_passwd")
-SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "rathaus.conf"
-LOCAL = {"listener", "persistence_location", "password_file", "acl_file", "log_dest", "user"}
-ACL = "user ingest\ntopic read rathaus/+/parking/#\n\npattern write rathaus/%u/parking/#\n"
-
-
-class OwnBroker:
-    def __init__(self, directory: Path, users: dict[str, str]) -> None:
-        self.directory = directory
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        passwd = directory / "passwd"
-        passwd.write_text("")
-        for user, password in users.items():
-            subprocess.run([USERS_TOOL, "-b", passwd, user, password], check=True)  # noqa: S603 (fixed binary, our arguments)
-        (directory / "acl").write_text(ACL)
-        kept = [
-            line
-            for line in SHIPPED.read_text().splitlines()
-            if line.split() and line.split()[0] not in LOCAL
-        ]
-        (directory / "mosquitto.conf").write_text(
-            "\n".join(
-                [
-                    *kept,
-                    f"listener {self.port} 127.0.0.1",
-                    f"persistence_location {directory}/",
-                    f"password_file {passwd}",
-                    f"acl_file {directory / 'acl'}",
-                    f"log_dest file {directory / 'mosquitto.log'}",
-                    "",
-                ]
-            )
-        )
-        if os.geteuid() == 0:  # Mosquitto drops root for "mosquitto" (or nobody)
-            try:
-                owner = pwd.getpwnam("mosquitto")
-            except KeyError:
-                owner = pwd.getpwnam("nobody")
-            for path in [directory, *directory.iterdir()]:
-                os.chown(path, owner.pw_uid, owner.pw_gid)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 (fixed binary, our arguments)
-            [MOSQUITTO, "-c", self.directory / "mosquitto.conf"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise AssertionError("own Mosquitto did not start with the shipped configuration")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # saves its persistence
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
 
 
 @pytest.fixture
 def own_broker(site: ParkingSite) -> Iterator[OwnBroker]:
-    if not (MOSQUITTO.exists() and USERS_TOOL.exists()):
-        require_service("mosquitto", "the mosquitto binary to start an own broker")
-    # Not pytest's tmp_path: its parents are closed to the user Mosquitto runs as.
-    with tempfile.TemporaryDirectory() as directory:
-        users = {"ingest": "ingest-pw", site.municipality.slug: "town-pw"}
-        broker = OwnBroker(Path(directory), users)
-        broker.start()
-        try:
-            yield broker
-        finally:
-            broker.stop()
+    users = {"rathaus-ingest": "ingest-pw", site.municipality.slug: "town-pw"}
+    with own_broker_running(users) as broker:
+        yield broker
 
 
 def _publish(broker: OwnBroker, user: str, messages: list[tuple[str, dict[str, object]]]) -> int:
@@ -135,7 +50,7 @@ def _ingester(broker: OwnBroker, client_id: str) -> tuple[Ingester, threading.Th
     ingester = Ingester(
         port=broker.port,
         client_id=client_id,
-        username="ingest",
+        username="rathaus-ingest",
         password="ingest-pw",
         batch_size=50,
         flush_seconds=0.05,

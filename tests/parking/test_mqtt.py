@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from rathaus.parking.models import Observation, ParkingSite, Rejection
 from rathaus.parking.mqtt import Ingester, tenant_topic
-from tests.parking.conftest import mqtt_session_end, publish_all, wait_until
+from tests.conftest import wait_until
+from tests.parking.conftest import mqtt_session_end, publish_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,6 +9,12 @@ Topics (``<slug>`` is the municipality's short name):
 
 Invalid messages are rejected with a log line (and never stored half); results go to
 ``rathaus/<slug>/traffic/result`` so a field device can see what happened.
+
+With the shipped broker configuration (``deploy/mosquitto/rathaus.conf``: no anonymous
+access, an ACL per municipality) the subscriber signs in with its own user; the ACL lines
+it needs are in docs/modules/traffic.md. The session is clean on purpose: a priority
+request that waited at the broker while the subscriber was away is stale, and a detector
+reading that is missing shows up as a data gap.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import json
 import logging
 import queue
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -89,14 +96,27 @@ def message_handle(topic: str, payload: bytes) -> dict[str, Any]:
         return {"ok": False, "error": str(error)}
 
 
-def client_connect(*, host: str, port: int, on_message: Callable[[str, bytes], None]) -> Any:
+def client_connect(
+    *,
+    host: str,
+    port: int,
+    on_message: Callable[[str, bytes], None],
+    username: str = "",
+    password: str = "",
+) -> Any:
     """A connected paho client subscribed to the traffic topics, its network loop running
-    in a background thread; ``on_message`` gets (topic, payload) in that thread."""
+    in a background thread; ``on_message`` gets (topic, payload) in that thread. Signs in
+    as ``username`` when one is given."""
     import paho.mqtt.client as mqtt
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
+    if username:
+        client.username_pw_set(username, password)
 
     def connected(client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if reason.is_failure:
+            log.error("traffic mqtt: the broker at %s:%s refused us: %s", host, port, reason)
+            return
         for topic in SUBSCRIPTIONS:
             client.subscribe(topic, qos=1)
 
@@ -107,14 +127,30 @@ def client_connect(*, host: str, port: int, on_message: Callable[[str, bytes], N
     return client
 
 
-def run_forever(*, host: str, port: int) -> None:
+def run_forever(
+    *,
+    host: str,
+    port: int,
+    username: str = "",
+    password: str = "",
+    stop: threading.Event | None = None,
+) -> None:
     """Receive messages and handle them one by one in this thread (database access stays
-    in one thread); results are published back."""
+    in one thread); results are published back. Runs until ``stop`` is set (if given)."""
     inbox: queue.Queue[tuple[str, bytes]] = queue.Queue(maxsize=10_000)
-    client = client_connect(host=host, port=port, on_message=lambda t, p: inbox.put((t, p)))
+    client = client_connect(
+        host=host,
+        port=port,
+        on_message=lambda t, p: inbox.put((t, p)),
+        username=username,
+        password=password,
+    )
     try:
-        while True:
-            topic, payload = inbox.get()
+        while stop is None or not stop.is_set():
+            try:
+                topic, payload = inbox.get(timeout=0.5)
+            except queue.Empty:
+                continue
             outcome = message_handle(topic, payload)
             if not outcome["ok"]:
                 log.warning("traffic mqtt: rejected %s: %s", topic, outcome.get("error"))

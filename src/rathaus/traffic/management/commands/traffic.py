@@ -77,6 +77,10 @@ class Command(BaseCommand):
         mq.add_argument(
             "--port", type=int, default=int(os.environ.get("RATHAUS_MQTT_PORT", "1883"))
         )
+        mq.add_argument("--username", default=os.environ.get("RATHAUS_MQTT_USERNAME", ""))
+        mq.add_argument(
+            "--password-env", default="RATHAUS_MQTT_PASSWORD", help="Variable holding the password."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -87,7 +91,12 @@ class Command(BaseCommand):
         else:
             from rathaus.traffic.mqtt import run_forever
 
-            run_forever(host=options["host"], port=options["port"])
+            run_forever(
+                host=options["host"],
+                port=options["port"],
+                username=options["username"],
+                password=os.environ.get(options["password_env"], ""),
+            )
 
     def _evaluate(self, options: dict[str, Any]) -> None:
         from rathaus.traffic.sim.chart import results_chart
