@@ -11,6 +11,7 @@ from django.test import Client
 from rathaus.accounts.models import User
 from rathaus.core.models import Municipality
 from rathaus.organisation.models import OrgUnit, Role
+from rathaus.traffic import services
 from rathaus.traffic.control.model import (
     GroupKind,
     Intersection,
@@ -18,6 +19,7 @@ from rathaus.traffic.control.model import (
     SignalGroup,
     intersection_build,
 )
+from rathaus.traffic.models import Intersection as TrafficIntersection
 from tests.conftest import strong_login
 from tests.factories import StaffFactory
 from tests.organisation.factories import OrgUnitFactory, RoleFactory, RoleGrantFactory
@@ -106,3 +108,11 @@ def engineer_client(client: Client, engineer: User) -> Client:
 @pytest.fixture
 def cologne1_net() -> bytes:
     return (resco("cologne1") / "cologne1.net.xml").read_bytes()
+
+
+@pytest.fixture
+def intersection(municipality: Municipality, cologne1_net: bytes) -> TrafficIntersection:
+    """cologne1's traffic light, imported for ``municipality``."""
+    return services.network_import(
+        municipality=municipality, content=cologne1_net, network="cologne1"
+    )[0]

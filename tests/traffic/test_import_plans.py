@@ -19,13 +19,6 @@ from tests.factories import StaffFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def intersection(municipality: Municipality, cologne1_net: bytes) -> Intersection:
-    return services.network_import(
-        municipality=municipality, content=cologne1_net, network="cologne1"
-    )[0]
-
-
 def test_import_creates_the_intersection_model(intersection: Intersection) -> None:
     assert intersection.sumo_id == "GS_cluster_357187_359543"
     assert intersection.groups.count() == 20

@@ -25,13 +25,6 @@ PRIORITY = "/api/v1/traffic/priority-requests/"
 
 
 @pytest.fixture
-def intersection(municipality: Municipality, cologne1_net: bytes) -> Intersection:
-    return services.network_import(
-        municipality=municipality, content=cologne1_net, network="cologne1"
-    )[0]
-
-
-@pytest.fixture
 def detector(intersection: Intersection) -> Detector:
     return intersection.detectors.order_by("pk").first()  # type: ignore[return-value]
 

@@ -13,19 +13,12 @@ import paho.mqtt.client as paho
 import pytest
 
 from rathaus.core.models import Municipality
-from rathaus.traffic import mqtt, services
+from rathaus.traffic import mqtt
 from rathaus.traffic.models import Intersection, PriorityRequest
 from tests.conftest import wait_until
 from tests.mosquitto import OwnBroker, own_broker_running
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def intersection(municipality: Municipality, cologne1_net: bytes) -> Intersection:
-    return services.network_import(
-        municipality=municipality, content=cologne1_net, network="cologne1"
-    )[0]
 
 
 @pytest.fixture
