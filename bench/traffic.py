@@ -107,7 +107,7 @@ def main() -> int:
     for scenario, v in verdicts.items():
         print(
             f"{scenario:12} adaptive {v['adaptive_delay']:.2f} s vs {v['best_builtin']} "
-            f"{v['best_builtin_delay']:.2f} s: {v['reduction'] * 100:+.1f} % "
+            f"{v['best_builtin_delay']:.2f} s: {-v['reduction'] * 100:+.1f} % "
             f"({'met' if v['delay_target_met'] else 'NOT met'}); own violations "
             f"{v['own_safety_violations']}; bus {v['bus_delay']} vs "
             f"{v['bus_delay_without_priority']} (at signals {v['signal_bus_delay']} vs "
