@@ -490,7 +490,7 @@ def _bus_requests(
     libsumo: Any, own: _Own, buses: set[str], target: dict[str, tuple[str, int]], now: float
 ) -> None:
     """Buses (and emergency vehicles) ask the next traffic light for priority on approach."""
-    for vid in list(buses):
+    for vid in sorted(buses):  # a fixed order: the arbiter grants in request order
         try:
             upcoming = libsumo.vehicle.getNextTLS(vid)
         except libsumo.TraCIException:
