@@ -342,3 +342,25 @@ def test_webster_limits_and_bad_input() -> None:
         webster([])
     with pytest.raises(ModelError):
         webster([WebsterPhase(100, 1800, 50, min_green=60)] * 3, cycle_max=60)
+
+
+def test_adaptive_protects_a_turner_that_stood_too_long_on_a_permissive_green() -> None:
+    # given a saturated through movement that keeps its green and a left turner standing
+    # at the head of its lane (no gap for it)
+    intersection = permissive()
+    lanes = {
+        "n_0": LaneReading(queue=8, vehicles=8, gap=0),
+        "n_1": LaneReading(queue=1, vehicles=1, gap=50),
+    }
+    controller = Adaptive(intersection, AdaptiveSettings(max_wait=30.0))
+    phases = run(controller, SafetyLayer(intersection), lambda t: lanes, 120)
+    # then, although its phase shows green, the turner counts as waiting, and after
+    # max_wait it gets the protected arrow (after the through movement's 3 s yellow),
+    # not only when the phase reaches its maximum green (60 s)
+    start = phases.index(0)
+    first = phases.index(1)
+    assert 30 <= first <= 30 + 3 + 1
+    assert start < 30
+    # a detector that never sees the through lane discharge does not make it "waiting":
+    # its green counts as service as before, and it gets its green back
+    assert phases[first:].count(0) > 0

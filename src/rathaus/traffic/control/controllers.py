@@ -227,7 +227,25 @@ class Adaptive:
                 if turned:
                     found.append((b, turned, clear))
             self._protects.append(found)
-        #: When each lane last had a green (from the first observation on).
+        #: Per lane, the phases that release it; per phase, the lanes it releases with
+        #: protected greens only (no yielding).
+        self._serving: dict[str, list[int]] = {
+            lane: [j for j, w in enumerate(self._weights) if lane in w] for lane in per_lane
+        }
+        self._protected: list[frozenset[str]] = [
+            frozenset(
+                lane
+                for lane in self._weights[j]
+                if all(
+                    p.letters.get(g, "G") == "G"
+                    for g in p.greens
+                    if lane in intersection.groups[g].lanes
+                )
+            )
+            for j, p in enumerate(phases)
+        ]
+        #: When each lane last had a green (from the first observation on) on which it
+        #: discharged.
         self._lane_served: dict[str, float] = {}
         #: Moving average of vehicles per second crossing each lane's stop line.
         self._flow: dict[str, float] = dict.fromkeys(per_lane, 0.0)
@@ -319,28 +337,42 @@ class Adaptive:
             crossed = 1.0 / dt if dt > 0 and obs.lane(lane).gap < dt else 0.0
             self._flow[lane] = rate + (crossed - rate) * share
         if phase is not None:
+            # a lane the running phase releases only permissively counts as served while
+            # it discharges or is empty, not while a turner stands at its head waiting
+            # for a gap that does not come
+            protected = self._protected[phase]
             for lane in self._weights[phase]:
-                self._lane_served[lane] = now
+                reading = obs.lane(lane)
+                if (
+                    lane in protected
+                    or reading.vehicles == 0
+                    or reading.gap < self.settings.blocked_gap
+                ):
+                    self._lane_served[lane] = now
 
     def _starved(self, obs: Observation, phase: int) -> int | None:
         """The phase that serves a lane which has waited ``max_wait`` with vehicles (the
-        longest waiting such lane first), or ``None``."""
+        longest waiting such lane first), or ``None``. A lane of the running phase waits
+        too when it does not discharge (a permissive turner standing on green); it is
+        served by another phase that releases it, one that protects it first."""
         now = obs.now
         waiting = []
         for lane in self._flow:
             since = self._lane_served.get(lane, now)
             if (
                 now - since >= self.settings.max_wait
-                and lane not in self._weights[phase]
                 and (lane in obs.stale or obs.lane(lane).vehicles > 0)
                 and not self._blocked(obs, lane)
+                and any(j != phase for j in self._serving[lane])
             ):
                 waiting.append((since, lane))
         if not waiting:
             return None
         lane = min(waiting)[1]
-        serving = [j for j in range(len(self._weights)) if lane in self._weights[j]]
-        return max(serving, key=lambda j: self.score(obs, j))
+        return max(
+            (j for j in self._serving[lane] if j != phase),
+            key=lambda j: (lane in self._protected[j], self.score(obs, j)),
+        )
 
     def decide(self, obs: Observation, layer: LayerView) -> int | None:
         phase = layer.phase
