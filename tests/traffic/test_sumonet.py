@@ -66,6 +66,25 @@ def test_broken_networks_are_refused(tmp_path: Path, content: bytes, message: st
         net_read(net)
 
 
+def test_a_program_that_never_releases_a_lane_is_refused(tmp_path: Path) -> None:
+    # as in SUMO's game networks: one program per phase, switched by hand; the first
+    # program alone would keep link 0's vehicles at red forever
+    net = tmp_path / "manual.net.xml"
+    net.write_bytes(
+        b'<net><edge id="a"><lane id="a_0" length="50"/></edge>'
+        b'<edge id="b"><lane id="b_0" length="50"/></edge>'
+        b'<edge id="c"><lane id="c_0" length="50"/></edge>'
+        b'<connection from="a" to="c" fromLane="0" toLane="0" tl="t" linkIndex="0"/>'
+        b'<connection from="b" to="c" fromLane="0" toLane="0" tl="t" linkIndex="1"/>'
+        b'<tlLogic id="t" programID="0"><phase duration="3" state="ry"/>'
+        b'<phase duration="1000" state="rG"/></tlLogic>'
+        b'<tlLogic id="t" programID="1"><phase duration="3" state="yr"/>'
+        b'<phase duration="1000" state="Gr"/></tlLogic></net>'
+    )
+    with pytest.raises(ModelError, match=r"signal groups \[0\] are never green"):
+        net_read(net)
+
+
 def test_scenarios_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="does not exist"):
         scenario_load(tmp_path / "missing")

@@ -238,6 +238,15 @@ def _intersection(
         )
         for g in range(n)
     ]
+    shown = frozenset().union(*(p.greens for p in phases))
+    stranded = [g.index for g in groups if g.lanes and g.kind != GroupKind.PEDESTRIAN]
+    stranded = [g for g in stranded if g not in shown]
+    if stranded:
+        raise ModelError(
+            f"Traffic light {tid}: signal groups {stranded} are never green in its program "
+            "(only the first program of a traffic light is read), so their vehicles would "
+            "wait forever; give the program a phase for them (e.g. netconvert --tls.rebuild)."
+        )
     intersection = intersection_build(id=tid, groups=groups, phases=phases, intergreen=intergreen)
     cycle = sum(d for _, d, *_ in raw)
     return intersection, FixedPlan(tuple(plan), float(tl.get("offset", "0") or 0)), cycle
