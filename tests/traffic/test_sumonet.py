@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from rathaus.traffic.control.model import ModelError
+from rathaus.traffic.control.model import GroupKind, ModelError
+from rathaus.traffic.control.safety import SafetyLayer, SafetyMonitor
 from rathaus.traffic.control.sumonet import net_read
 from rathaus.traffic.sim.scenario import ScenarioError, scenario_load
 from tests.traffic.conftest import resco
@@ -95,3 +96,35 @@ def test_scenarios_are_checked(tmp_path: Path) -> None:
         scenario_load(tmp_path)
     scenario = scenario_load(resco("cologne1"))
     assert (scenario.begin, scenario.end) == (25200.0, 28800.0)
+
+
+def test_pedestrian_signals_show_no_yellow_but_keep_their_clearance(tmp_path: Path) -> None:
+    # a road (link 0) and a pedestrian crossing over it (link 1, from a walking area to
+    # the crossing), as netconvert builds them: the crossing goes from green to red
+    net = tmp_path / "crossing.net.xml"
+    net.write_bytes(
+        b'<net><edge id="a"><lane id="a_0" length="50"/></edge>'
+        b'<edge id="b"><lane id="b_0" length="50"/></edge>'
+        b'<edge id=":j_w0" function="walkingarea"><lane id=":j_w0_0" length="3"/></edge>'
+        b'<edge id=":j_c0" function="crossing"><lane id=":j_c0_0" length="8"/></edge>'
+        b'<connection from="a" to="b" fromLane="0" toLane="0" tl="j" linkIndex="0"/>'
+        b'<connection from=":j_w0" to=":j_c0" fromLane="0" toLane="0" tl="j" linkIndex="1"/>'
+        b'<tlLogic id="j" programID="0"><phase duration="30" state="Gr"/>'
+        b'<phase duration="4" state="yr"/><phase duration="15" state="rG"/>'
+        b'<phase duration="5" state="rr"/></tlLogic></net>'
+    )
+    intersection = net_read(net).intersections["j"]
+    road, crossing = intersection.groups
+    assert (road.kind, road.yellow) == (GroupKind.VEHICLE, 4.0)
+    assert (crossing.kind, crossing.yellow) == (GroupKind.PEDESTRIAN, 0.0)
+    # the pedestrians' clearance before the road turns green stays in the intergreen
+    assert intersection.intergreen[(1, 0)] == 5.0
+    # SUMO's own program passes the monitor; our layer shows the crossing green to red
+    monitor = SafetyMonitor(intersection)
+    for now, state in ((0, "Gr"), (30, "yr"), (34, "rG"), (49, "rr"), (54, "Gr")):
+        monitor.observe(now, state)
+    assert monitor.violations == []
+    layer = SafetyLayer(intersection)
+    states = [layer.step(float(t), 1 if t < 60 else 0) for t in range(120)]
+    assert "Gr" in states
+    assert not any(state[1] == "y" for state in states)

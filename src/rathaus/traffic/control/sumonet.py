@@ -7,7 +7,9 @@ traffic lights, so two groups are treated as conflicting when the program never 
 them green together (conservative: it may forbid a harmless pair, never allow a
 conflicting one). Yellow times come from the program's yellow phases, all-red times
 from phases in which nothing is green or yellow; both have floors so that a network
-with careless values does not produce an unsafe intergreen.
+with careless values does not produce an unsafe intergreen. Pedestrian signals (links
+over a crossing) show no yellow unless the program gives them one; their intergreens
+keep the floors.
 """
 
 from __future__ import annotations
@@ -166,6 +168,9 @@ def _intersection(
         for g, ch in enumerate(state):
             if ch in "yY":
                 yellow[g] = max(yellow[g], dur)
+    # what the program shows: pedestrian signals have no yellow (red and green only;
+    # their clearance is part of the intergreen), so they keep it when the program does
+    shown_yellow = list(yellow)
     yellow = [max(MIN_YELLOW, y) for y in yellow]
 
     phases: list[Phase] = []
@@ -231,7 +236,7 @@ def _intersection(
             index=g,
             name=f"{tid}:{g}",
             kind=GroupKind.PEDESTRIAN if g in peds else GroupKind.VEHICLE,
-            yellow=yellow[g] if g not in peds else max(yellow[g], 0.0),
+            yellow=yellow[g] if g not in peds else shown_yellow[g],
             min_green=0.0,
             lanes=tuple(sorted(links.get(g, {}).get("in", ()))),
             out_lanes=tuple(sorted(links.get(g, {}).get("out", ()))),
