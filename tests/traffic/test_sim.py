@@ -183,3 +183,24 @@ def test_chart_escapes_names_and_marks_missing_values() -> None:
     assert "&lt;x&gt;" in svg
     assert "a&amp;b" in svg
     assert "n/a" in svg
+
+
+def test_a_scenario_with_flows_counts_every_planned_vehicle(cache: Path, tmp_path: Path) -> None:
+    # cologne1's network with its demand as two flows instead of single trips
+    (tmp_path / "net.net.xml").write_bytes((resco("cologne1") / "cologne1.net.xml").read_bytes())
+    (tmp_path / "r.rou.xml").write_text(
+        "<routes>"
+        '<flow id="ns" from="28198821#3" to="32038056#0" begin="0" end="300" period="6"/>'
+        '<flow id="ew" from="23429231#1" to="32038051#0" begin="0" end="300" vehsPerHour="720"/>'
+        "</routes>"
+    )
+    (tmp_path / "s.sumocfg").write_text(
+        '<configuration><input><net-file value="net.net.xml"/><route-files value="r.rou.xml"/>'
+        '</input><time><begin value="0"/><end value="400"/></time></configuration>'
+    )
+    result = simulate(scenario_load(tmp_path), "adaptive", cache_dir=cache)
+    assert result.metrics["vehicles"] == 50 + 60
+    assert result.metrics["throughput"] == 110
+    assert result.metrics["not_departed"] == 0
+    assert result.metrics["mean_delay"] is not None
+    assert result.metrics["safety_violations"] == 0

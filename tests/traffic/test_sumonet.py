@@ -4,11 +4,12 @@ controlled safely."""
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from rathaus.traffic.control.model import GroupKind, ModelError
 from rathaus.traffic.control.safety import SafetyLayer, SafetyMonitor
 from rathaus.traffic.control.sumonet import net_read
-from rathaus.traffic.sim.scenario import ScenarioError, scenario_load
+from rathaus.traffic.sim.scenario import ScenarioError, flow_departures, scenario_load
 from tests.traffic.conftest import resco
 
 NO_TLS = (
@@ -128,3 +129,57 @@ def test_pedestrian_signals_show_no_yellow_but_keep_their_clearance(tmp_path: Pa
     states = [layer.step(float(t), 1 if t < 60 else 0) for t in range(120)]
     assert "Gr" in states
     assert not any(state[1] == "y" for state in states)
+
+
+def _flow(**attrs: str) -> etree._Element:
+    return etree.fromstring(
+        "<flow " + " ".join(f'{k}="{v}"' for k, v in {"id": "f", **attrs}.items()) + "/>"
+    )
+
+
+def test_flows_have_the_departures_sumo_gives_them() -> None:
+    assert flow_departures(_flow(begin="10", end="40", period="10"), 0, 3600) == [
+        ("f.0", 10.0),
+        ("f.1", 20.0),
+        ("f.2", 30.0),
+    ]
+    assert len(flow_departures(_flow(begin="0", end="3600", vehsPerHour="360"), 0, 3600)) == 360
+    assert flow_departures(_flow(begin="0", end="100", number="4"), 0, 3600) == [
+        ("f.0", 0.0),
+        ("f.1", 25.0),
+        ("f.2", 50.0),
+        ("f.3", 75.0),
+    ]
+    # without begin and end: from the simulation's begin, for 24 hours, cut at ``until``
+    assert len(flow_departures(_flow(period="60"), 25200, 28800)) == 60
+    assert flow_departures(_flow(begin="0", period="10", number="2"), 0, 3600)[-1] == ("f.1", 10.0)
+
+
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [
+        ({"probability": "0.1"}, "at random"),
+        ({"period": "exp(0.1)"}, "at random"),
+        ({"begin": "0"}, "no period"),
+        ({"period": "-5"}, "not a number"),
+        ({"period": "soon"}, "not a number"),
+        ({"period": "nan"}, "not a number"),
+    ],
+)
+def test_flows_without_planned_departures_are_refused(
+    attrs: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        flow_departures(_flow(**attrs), 0, 3600)
+    # and already when the scenario is loaded
+    (tmp_path / "net.net.xml").write_bytes((resco("cologne1") / "cologne1.net.xml").read_bytes())
+    flow = " ".join(f'{k}="{v}"' for k, v in attrs.items())
+    (tmp_path / "r.rou.xml").write_text(
+        f'<routes><flow id="f" from="28198821#3" to="32038051#0" {flow}/></routes>'
+    )
+    (tmp_path / "s.sumocfg").write_text(
+        '<configuration><input><net-file value="net.net.xml"/>'
+        '<route-files value="r.rou.xml"/></input></configuration>'
+    )
+    with pytest.raises(ScenarioError, match=message):
+        scenario_load(tmp_path)

@@ -31,7 +31,7 @@ from ..control.observe import LaneReading, LayerView, Observation
 from ..control.priority import PriorityArbiter, PriorityKind, PriorityRequest
 from ..control.safety import SafetyLayer, SafetyMonitor
 from ..control.sumonet import NetInfo, net_read
-from .scenario import BUILTINS, Scenario, builtin_net
+from .scenario import BUILTINS, Scenario, builtin_net, flow_departures
 
 #: Own controllers; ``adaptive_nopriority`` is the adaptive controller without bus
 #: priority, the reference for the bus-delay target.
@@ -170,6 +170,12 @@ def _planned_departures(scenario: Scenario, until: float) -> dict[str, tuple[flo
                 if scenario.begin <= depart < until:
                     vtype = elem.get("type", "")
                     planned[elem.get("id", "")] = (depart, vclass.get(vtype, "") == "bus")
+                elem.clear()
+            elif tag == "flow":
+                is_bus = vclass.get(elem.get("type", ""), "") == "bus"
+                for vid, depart in flow_departures(elem, scenario.begin, until):
+                    if depart >= scenario.begin:
+                        planned[vid] = (depart, is_bus)
                 elem.clear()
     return planned
 

@@ -74,6 +74,15 @@ def scenario_load(folder: Path | str) -> Scenario:
         raise ScenarioError("Begin and end time must be numbers.") from exc
     if end <= begin:
         raise ScenarioError("The end time must lie after the begin time.")
+    for route_file in routes:
+        try:
+            for _, elem in etree.iterparse(
+                str(route_file), events=("end",), tag="flow", resolve_entities=False
+            ):
+                flow_departures(elem, begin, begin)  # refuses what cannot be planned
+                elem.clear()
+        except etree.XMLSyntaxError as exc:
+            raise ScenarioError(f"{route_file.name} is not well-formed XML: {exc}") from exc
     return Scenario(
         name=folder.name,
         folder=folder,
@@ -84,6 +93,55 @@ def scenario_load(folder: Path | str) -> Scenario:
         begin=begin,
         end=end,
     )
+
+
+#: SUMO's default end of a flow without ``end``: 24 hours after its begin.
+FLOW_DEFAULT_SPAN = 86400.0
+
+
+def _seconds(value: str | None, what: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise ScenarioError(f"{what} {value!r} is not a number of seconds.") from exc
+    if number != number or number < 0:
+        raise ScenarioError(f"{what} {value!r} is not a number of seconds.")
+    return number
+
+
+def flow_departures(flow: etree._Element, begin: float, until: float) -> list[tuple[str, float]]:
+    """The vehicles (SUMO's ids ``<flow id>.<n>``) and planned departures of a route
+    file's ``<flow>`` before ``until``, for flows with a fixed ``period``, ``vehsPerHour``
+    or ``number``; random flows (``probability``, ``period="exp(…)"``) have no planned
+    departures and are refused."""
+    name = flow.get("id", "")
+    if flow.get("probability") is not None or "exp(" in (flow.get("period") or ""):
+        raise ScenarioError(
+            f"Flow {name!r} departs at random; expand it into vehicles first "
+            "(e.g. with duarouter), so that vehicles that never depart can be counted."
+        )
+    start = _seconds(flow.get("begin"), f"Flow {name!r}: begin") or begin
+    end = _seconds(flow.get("end"), f"Flow {name!r}: end")
+    number = _seconds(flow.get("number"), f"Flow {name!r}: number")
+    period = _seconds(flow.get("period"), f"Flow {name!r}: period")
+    hourly = _seconds(flow.get("vehsPerHour"), f"Flow {name!r}: vehsPerHour")
+    if end is None:
+        end = start + FLOW_DEFAULT_SPAN
+    if period is None and hourly:
+        period = 3600.0 / hourly
+    if period is None and number:
+        period = (end - start) / number
+    if not period or period <= 0:
+        raise ScenarioError(f"Flow {name!r} has no period, vehsPerHour or number.")
+    count = int(number) if number is not None else None
+    found: list[tuple[str, float]] = []
+    k = 0
+    while (count is None or k < count) and start + k * period < min(end, until):
+        found.append((f"{name}.{k}", start + k * period))
+        k += 1
+    return found
 
 
 def sumo_binary(name: str) -> str:
