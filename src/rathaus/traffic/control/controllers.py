@@ -363,16 +363,21 @@ class Adaptive:
                 now - since >= self.settings.max_wait
                 and (lane in obs.stale or obs.lane(lane).vehicles > 0)
                 and not self._blocked(obs, lane)
-                and any(j != phase for j in self._serving[lane])
+                and self._relief(phase, lane)
             ):
                 waiting.append((since, lane))
         if not waiting:
             return None
         lane = min(waiting)[1]
-        return max(
-            (j for j in self._serving[lane] if j != phase),
-            key=lambda j: (lane in self._protected[j], self.score(obs, j)),
-        )
+        return max(self._relief(phase, lane), key=lambda j: self.score(obs, j))
+
+    def _relief(self, phase: int, lane: str) -> list[int]:
+        """The phases that would serve ``lane`` better than ``phase``: any that releases
+        it if ``phase`` does not; those that protect it if ``phase`` releases it only
+        permissively (another permissive green would not help a turner without a gap)."""
+        if lane not in self._weights[phase]:
+            return self._serving[lane]
+        return [j for j in self._serving[lane] if j != phase and lane in self._protected[j]]
 
     def decide(self, obs: Observation, layer: LayerView) -> int | None:
         phase = layer.phase
