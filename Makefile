@@ -110,6 +110,7 @@ bench: setup-test
 	$(BIN)/python bench/parking.py
 	$(BIN)/python bench/charging.py
 	$(BIN)/python bench/traffic.py
+	$(BIN)/python bench/traffic_heldout.py
 
 clean:
 	rm -rf $(VENV) var frontend/node_modules frontend/dist
