@@ -592,6 +592,11 @@ def package_version(name: str) -> str | None:
         return None
 
 
+def machine(**extra: Any) -> dict[str, Any]:
+    """The interpreter and core count of this run, with ``extra`` details."""
+    return {"python": platform.python_version(), "cpus": os.cpu_count(), **extra}
+
+
 def load_average() -> list[float] | None:
     """The 1, 5 and 15 minute load averages, or None where the platform has none."""
     try:

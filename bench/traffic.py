@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from datetime import UTC, datetime
@@ -32,7 +31,7 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(REPO_DIR / "src"))
 
-from portal import git_commit  # noqa: E402 - the sibling benchmark's helper
+from portal import git_commit, machine  # noqa: E402 - the sibling benchmark's helpers
 
 DEFAULT_OUTPUT = REPO_DIR / "bench" / "results" / "traffic.json"
 TARGET = 0.85
@@ -119,11 +118,7 @@ def main() -> int:
         "benchmark": "traffic",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         **git_commit(),
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "workers": args.workers,
-        },
+        "machine": machine(workers=args.workers),
         "sumo": metadata.version("eclipse-sumo"),
         "seconds": args.seconds or "scenario",
         "wall_seconds": round(wall, 1),

@@ -26,7 +26,6 @@ import argparse
 import gzip
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -41,7 +40,7 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(REPO_DIR / "src"))
 
-from portal import git_commit  # noqa: E402 - the sibling benchmark's helper
+from portal import git_commit, machine  # noqa: E402 - the sibling benchmark's helpers
 
 DEFAULT_OUTPUT = REPO_DIR / "bench" / "results" / "traffic_heldout.json"
 TARGET = 0.85
@@ -164,11 +163,7 @@ def main() -> int:
         "benchmark": "traffic_heldout",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         **git_commit(),
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "workers": args.workers,
-        },
+        "machine": machine(workers=args.workers),
         "sumo": metadata.version("eclipse-sumo"),
         "seeds": seeds,
         "wall_seconds": round(wall, 1),

@@ -68,14 +68,19 @@ def test_broken_networks_are_refused(tmp_path: Path, content: bytes, message: st
         net_read(net)
 
 
+#: Two plain edges a and b for the small hand-made networks below.
+ROAD = (
+    b'<edge id="a"><lane id="a_0" length="50"/></edge>'
+    b'<edge id="b"><lane id="b_0" length="50"/></edge>'
+)
+
+
 def test_a_program_that_never_releases_a_lane_is_refused(tmp_path: Path) -> None:
     # as in SUMO's game networks: one program per phase, switched by hand; the first
     # program alone would keep link 0's vehicles at red forever
     net = tmp_path / "manual.net.xml"
     net.write_bytes(
-        b'<net><edge id="a"><lane id="a_0" length="50"/></edge>'
-        b'<edge id="b"><lane id="b_0" length="50"/></edge>'
-        b'<edge id="c"><lane id="c_0" length="50"/></edge>'
+        b"<net>" + ROAD + b'<edge id="c"><lane id="c_0" length="50"/></edge>'
         b'<connection from="a" to="c" fromLane="0" toLane="0" tl="t" linkIndex="0"/>'
         b'<connection from="b" to="c" fromLane="0" toLane="0" tl="t" linkIndex="1"/>'
         b'<tlLogic id="t" programID="0"><phase duration="3" state="ry"/>'
@@ -104,9 +109,9 @@ def test_pedestrian_signals_show_no_yellow_but_keep_their_clearance(tmp_path: Pa
     # the crossing), as netconvert builds them: the crossing goes from green to red
     net = tmp_path / "crossing.net.xml"
     net.write_bytes(
-        b'<net><edge id="a"><lane id="a_0" length="50"/></edge>'
-        b'<edge id="b"><lane id="b_0" length="50"/></edge>'
-        b'<edge id=":j_w0" function="walkingarea"><lane id=":j_w0_0" length="3"/></edge>'
+        b"<net>"
+        + ROAD
+        + b'<edge id=":j_w0" function="walkingarea"><lane id=":j_w0_0" length="3"/></edge>'
         b'<edge id=":j_c0" function="crossing"><lane id=":j_c0_0" length="8"/></edge>'
         b'<connection from="a" to="b" fromLane="0" toLane="0" tl="j" linkIndex="0"/>'
         b'<connection from=":j_w0" to=":j_c0" fromLane="0" toLane="0" tl="j" linkIndex="1"/>'
