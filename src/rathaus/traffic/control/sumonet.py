@@ -244,8 +244,11 @@ def _intersection(
         for g in range(n)
     ]
     shown = frozenset().union(*(p.greens for p in phases))
-    stranded = [g.index for g in groups if g.lanes and g.kind != GroupKind.PEDESTRIAN]
-    stranded = [g for g in stranded if g not in shown]
+    stranded = [
+        g.index
+        for g in groups
+        if g.lanes and g.kind != GroupKind.PEDESTRIAN and g.index not in shown
+    ]
     if stranded:
         raise ModelError(
             f"Traffic light {tid}: signal groups {stranded} are never green in its program "
