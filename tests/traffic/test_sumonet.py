@@ -155,6 +155,11 @@ def test_flows_have_the_departures_sumo_gives_them() -> None:
         ("f.2", 50.0),
         ("f.3", 75.0),
     ]
+    # begin="0" means second 0, also in a scenario that starts later
+    assert flow_departures(_flow(begin="0", end="20", period="10"), 25200, 28800) == [
+        ("f.0", 0.0),
+        ("f.1", 10.0),
+    ]
     # without begin and end: from the simulation's begin, for 24 hours, cut at ``until``
     assert len(flow_departures(_flow(period="60"), 25200, 28800)) == 60
     assert flow_departures(_flow(begin="0", period="10", number="2"), 0, 3600)[-1] == ("f.1", 10.0)

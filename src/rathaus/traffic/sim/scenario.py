@@ -122,7 +122,9 @@ def flow_departures(flow: etree._Element, begin: float, until: float) -> list[tu
             f"Flow {name!r} departs at random; expand it into vehicles first "
             "(e.g. with duarouter), so that vehicles that never depart can be counted."
         )
-    start = _seconds(flow.get("begin"), f"Flow {name!r}: begin") or begin
+    start = _seconds(flow.get("begin"), f"Flow {name!r}: begin")
+    if start is None:
+        start = begin
     end = _seconds(flow.get("end"), f"Flow {name!r}: end")
     number = _seconds(flow.get("number"), f"Flow {name!r}: number")
     period = _seconds(flow.get("period"), f"Flow {name!r}: period")
