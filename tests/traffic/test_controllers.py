@@ -399,3 +399,29 @@ def test_a_standing_turner_without_a_protected_phase_does_not_make_phases_flicke
     # controller switch between the two versions of north-south
     changes = sum(1 for a, b in itertools.pairwise(phases) if {a, b} == {0, 1})
     assert changes <= 1
+
+
+def test_a_standing_turner_no_phase_protects_waits_max_wait_between_its_greens() -> None:
+    # given north with only a left turner standing at its head (no gap comes, and no
+    # phase protects it) and a saturated east-west that discharges
+    groups = [
+        SignalGroup(0, "N", yellow=3.0, lanes=("n_0",), out_lanes=("x_0",)),
+        SignalGroup(1, "N-left", yellow=3.0, lanes=("n_1",), out_lanes=("y_0",)),
+        SignalGroup(2, "E", yellow=3.0, lanes=("e_0",), out_lanes=("z_0",)),
+    ]
+    intersection = intersection_build(
+        id="u",
+        groups=groups,
+        phases=[Phase("N", frozenset({0, 1}), letters={1: "g"}), Phase("E", frozenset({2}))],
+        intergreen={(a, b): 5.0 for a in range(3) for b in range(3) if (a == 2) != (b == 2)},
+    )
+    lanes = {
+        "n_1": LaneReading(queue=1, vehicles=1, gap=50),
+        "e_0": LaneReading(queue=8, vehicles=8, gap=0),
+    }
+    controller = Adaptive(intersection, AdaptiveSettings(max_wait=30.0))
+    phases = run(controller, SafetyLayer(intersection, start_phase=1), lambda t: lanes, 600)
+    # then the turner's green counts as its service although it could not go: it gets
+    # the green again after max_wait, instead of at every minimum green of east-west
+    entries = sum(1 for a, b in itertools.pairwise(phases) if a != 0 and b == 0)
+    assert 1 <= entries <= 600 // 30

@@ -244,6 +244,9 @@ class Adaptive:
             )
             for j, p in enumerate(phases)
         ]
+        #: Lanes no phase releases with protected greens only: a green is all they can
+        #: get, whether or not a gap comes.
+        self._unprotectable = frozenset(per_lane) - frozenset().union(*self._protected)
         #: When each lane last had a green (from the first observation on) on which it
         #: discharged.
         self._lane_served: dict[str, float] = {}
@@ -339,12 +342,15 @@ class Adaptive:
         if phase is not None:
             # a lane the running phase releases only permissively counts as served while
             # it discharges or is empty, not while a turner stands at its head waiting
-            # for a gap that does not come
+            # for a gap that does not come; unless no phase protects it: then this green
+            # was all it could get (else the rule would call its phase back after every
+            # minimum green and make the junction flicker)
             protected = self._protected[phase]
             for lane in self._weights[phase]:
                 reading = obs.lane(lane)
                 if (
                     lane in protected
+                    or lane in self._unprotectable
                     or reading.vehicles == 0
                     or reading.gap < self.settings.blocked_gap
                 ):
