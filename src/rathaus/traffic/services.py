@@ -622,7 +622,7 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun:
 
     from rathaus.traffic import selectors
     from rathaus.traffic.sim.chart import results_chart
-    from rathaus.traffic.sim.harness import simulate
+    from rathaus.traffic.sim.evaluate import simulate_isolated
     from rathaus.traffic.sim.scenario import scenario_load
 
     with transaction.atomic():
@@ -655,7 +655,7 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun:
                 readings: Mapping[str, Any],
                 controller: str = controller,
             ) -> None:
-                if int(now) % 10 or not twins:
+                if not twins:
                     return
                 stamp = timezone.now()
                 for tid, state in states.items():
@@ -674,13 +674,16 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun:
                         live_at=stamp,
                     )
 
-            result = simulate(
+            # a process of its own per run: libsumo's static state would otherwise make
+            # a run's figures depend on what this worker simulated before
+            result = simulate_isolated(
                 scenario,
                 controller,
                 cache_dir=cache,
                 seconds=run.seconds,
                 progress=progress,
                 on_step=twin,
+                step_every=10.0,
             )
             results.append(result.as_dict())
         chart = results_chart(results, title=_("Mean delay per vehicle (s)"))
