@@ -11,7 +11,7 @@ from django.http import Http404
 
 from rathaus.core.models import Municipality
 from rathaus.organisation.permissions import user_can_anywhere
-from rathaus.parking.models import ParkingSite, Reservation, Sign, Space
+from rathaus.parking.models import DatexSource, EventMode, ParkingSite, Reservation, Sign, Space
 
 
 def _member(user: Any, municipality: Municipality) -> bool:
@@ -93,3 +93,38 @@ def space_for_operator(
         raise Http404
     require(user=user, municipality=municipality, permission=permission)
     return space
+
+
+def sign_for_staff(*, municipality: Municipality, sign_id: int) -> Sign:
+    """A sign of the municipality for staff who manage parking (the view checks the
+    permission), or 404: another municipality's ids do not exist here."""
+    sign = (
+        Sign.objects.select_related("municipality")
+        .filter(municipality=municipality, pk=sign_id)
+        .first()
+    )
+    if sign is None:
+        raise Http404
+    return sign
+
+
+def event_mode_for_staff(*, municipality: Municipality, mode_id: int) -> EventMode:
+    mode = (
+        EventMode.objects.select_related("municipality")
+        .filter(municipality=municipality, pk=mode_id)
+        .first()
+    )
+    if mode is None:
+        raise Http404
+    return mode
+
+
+def datex_source_for_staff(*, municipality: Municipality, source_id: int) -> DatexSource:
+    source = (
+        DatexSource.objects.select_related("municipality")
+        .filter(municipality=municipality, pk=source_id)
+        .first()
+    )
+    if source is None:
+        raise Http404
+    return source

@@ -1,5 +1,6 @@
 """Every write of parking management: site import, live readings, forecasts,
-reservations and DATEX II pulls."""
+reservations, DATEX II pulls, and the configuration of guidance signs, event modes and
+DATEX II sources."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,7 +29,9 @@ from rathaus.parking import datex
 from rathaus.parking.forecast import forecast_train
 from rathaus.parking.inbound import Reading
 from rathaus.parking.models import (
+    Arrow,
     DatexSource,
+    EventMode,
     ForecastModel,
     Observation,
     ParkingSite,
@@ -36,6 +39,8 @@ from rathaus.parking.models import (
     Reservation,
     Restriction,
     RestrictionKind,
+    Sign,
+    SignLine,
     SiteEntrance,
     SiteKind,
     Source,
@@ -701,3 +706,215 @@ def reservations_release(*, now: datetime | None = None) -> int:
             ).update(status=Reservation.Status.RELEASED, updated_at=now)
             released += updated
     return released
+
+
+# --- Configuration: guidance signs, event modes, DATEX II sources ---------------------------
+
+#: Lines one sign may have (normal and event-mode lines together); a matrix display shows
+#: three or four, a large board up to eight.
+MAX_SIGN_LINES = 12
+
+
+@dataclass(frozen=True)
+class SignLineSpec:
+    """One line of a sign as staff enter it: a site of the municipality, an arrow, a
+    label instead of the site's name, and the event mode it belongs to (or none)."""
+
+    site_id: int
+    arrow: str = ""
+    label: str = ""
+    event_mode_id: int | None = None
+
+
+def sign_save(
+    *,
+    municipality: Municipality,
+    sign: Sign | None,
+    key: str,
+    name: str,
+    kind: str,
+    location: str,
+    lines: Sequence[SignLineSpec],
+    actor: Any = None,
+) -> Sign:
+    """Create a sign (``sign`` None) or change one, and replace its lines; all or
+    nothing. Sites and event modes must be the municipality's own; the key is unique per
+    municipality, because sign controllers poll by it."""
+    if sign is not None and sign.municipality_id != municipality.pk:
+        raise PermissionDenied(_("This sign belongs to another municipality."))
+    if len(lines) > MAX_SIGN_LINES:
+        raise ValidationFailed(_("A sign has at most %(count)d lines.") % {"count": MAX_SIGN_LINES})
+    sites = ParkingSite.objects.filter(
+        municipality=municipality, pk__in={line.site_id for line in lines}
+    ).in_bulk()
+    modes = EventMode.objects.filter(
+        municipality=municipality,
+        pk__in={line.event_mode_id for line in lines if line.event_mode_id is not None},
+    ).in_bulk()
+    for number, line in enumerate(lines, start=1):
+        where = _("Line %(number)d") % {"number": number}
+        if line.site_id not in sites:
+            raise ValidationFailed(_("%(line)s: unknown car park.") % {"line": where})
+        if line.event_mode_id is not None and line.event_mode_id not in modes:
+            raise ValidationFailed(_("%(line)s: unknown event mode.") % {"line": where})
+        if line.arrow not in Arrow.values:
+            raise ValidationFailed(_("%(line)s: unknown arrow.") % {"line": where})
+        if len(line.label) > 24:
+            raise ValidationFailed(
+                _("%(line)s: the label has at most 24 characters.") % {"line": where}
+            )
+    created = sign is None
+    target = sign or Sign(municipality=municipality)
+    target.key = key.strip()
+    target.name = name.strip()
+    target.kind = kind
+    target.location = location.strip()
+    full_clean_or_fail(target, exclude=["municipality"])
+    taken = Sign.objects.filter(municipality=municipality, key=target.key)
+    if target.pk is not None:
+        taken = taken.exclude(pk=target.pk)
+    if taken.exists():
+        raise ValidationFailed(
+            fields={"key": [_("Another sign already uses the key %(key)s.") % {"key": target.key}]}
+        )
+    try:
+        with transaction.atomic():
+            target.save()
+            SignLine.objects.filter(sign=target).delete()
+            SignLine.objects.bulk_create(
+                SignLine(
+                    sign=target,
+                    site=sites[line.site_id],
+                    event_mode=modes.get(line.event_mode_id) if line.event_mode_id else None,
+                    arrow=line.arrow,
+                    label=line.label.strip(),
+                    position=position,
+                )
+                for position, line in enumerate(lines)
+            )
+            audit_record(
+                municipality=municipality,
+                action="parking.sign.created" if created else "parking.sign.changed",
+                actor=actor,
+                target=target,
+                data={"key": target.key, "lines": len(lines)},
+            )
+    except IntegrityError as error:  # a concurrent save took the key first
+        if created:
+            target.pk = None
+        raise Conflict(
+            _("Another sign already uses the key %(key)s.") % {"key": target.key}
+        ) from error
+    return target
+
+
+def sign_delete(*, sign: Sign, actor: Any = None) -> None:
+    with transaction.atomic():
+        audit_record(
+            municipality=sign.municipality,
+            action="parking.sign.deleted",
+            actor=actor,
+            target=sign,
+            data={"key": sign.key},
+        )
+        sign.delete()
+
+
+def event_mode_save(
+    *,
+    municipality: Municipality,
+    mode: EventMode | None,
+    name: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    message: str,
+    actor: Any = None,
+) -> EventMode:
+    """Create or change an event mode. While it runs, its lines replace the normal lines
+    of the signs that have some, and its message is shown."""
+    if mode is not None and mode.municipality_id != municipality.pk:
+        raise PermissionDenied(_("This event mode belongs to another municipality."))
+    if ends_at <= starts_at:
+        raise ValidationFailed(fields={"ends_at": [_("The end must be after the start.")]})
+    created = mode is None
+    target = mode or EventMode(municipality=municipality)
+    target.name = name.strip()
+    target.starts_at = starts_at
+    target.ends_at = ends_at
+    target.message = message.strip()
+    full_clean_or_fail(target, exclude=["municipality"])
+    with transaction.atomic():
+        target.save()
+        audit_record(
+            municipality=municipality,
+            action="parking.event_mode.created" if created else "parking.event_mode.changed",
+            actor=actor,
+            target=target,
+            data={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
+        )
+    return target
+
+
+def event_mode_delete(*, mode: EventMode, actor: Any = None) -> None:
+    """Delete an event mode and its sign lines (the signs' normal lines stay)."""
+    with transaction.atomic():
+        audit_record(
+            municipality=mode.municipality,
+            action="parking.event_mode.deleted",
+            actor=actor,
+            target=mode,
+            data={"name": mode.name},
+        )
+        mode.delete()
+
+
+def datex_source_save(
+    *,
+    municipality: Municipality,
+    source: DatexSource | None,
+    name: str,
+    url: str,
+    every_minutes: int,
+    is_active: bool,
+    actor: Any = None,
+) -> DatexSource:
+    """Create or change a DATEX II source to pull. Only http(s) addresses."""
+    if source is not None and source.municipality_id != municipality.pk:
+        raise PermissionDenied(_("This source belongs to another municipality."))
+    if not url.lower().startswith(("https://", "http://")):
+        raise ValidationFailed(fields={"url": [_("Enter an http or https address.")]})
+    if not 1 <= every_minutes <= 1440:
+        raise ValidationFailed(fields={"every_minutes": [_("Between 1 and 1440 minutes (a day).")]})
+    created = source is None
+    target = source or DatexSource(municipality=municipality)
+    changed_url = target.url != url
+    target.name = name.strip()
+    target.url = url.strip()
+    target.every_minutes = every_minutes
+    target.is_active = is_active
+    if changed_url:
+        # the last error was about the old address
+        target.last_error = ""
+    full_clean_or_fail(target, exclude=["municipality"])
+    with transaction.atomic():
+        target.save()
+        audit_record(
+            municipality=municipality,
+            action="parking.datex_source.created" if created else "parking.datex_source.changed",
+            actor=actor,
+            target=target,
+            data={"url": target.url, "every_minutes": every_minutes, "active": is_active},
+        )
+    return target
+
+
+def datex_source_delete(*, source: DatexSource, actor: Any = None) -> None:
+    with transaction.atomic():
+        audit_record(
+            municipality=source.municipality,
+            action="parking.datex_source.deleted",
+            actor=actor,
+            target=source,
+            data={"url": source.url},
+        )
+        source.delete()

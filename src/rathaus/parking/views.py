@@ -4,7 +4,9 @@ Public: the map and list of sites with live values and a forecast for a chosen a
 (``/parken/``; the list works without JavaScript and without the map, htmx refreshes it),
 a site's page with its forecast and reservable spaces (``/parken/<id>/``).
 Citizens: reserve a space and show the QR code (``/parken/reservierungen/``).
-Staff: live overview, refused readings and the site import (``/verwaltung/parken/``).
+Staff: live overview, refused readings and the site import (``/verwaltung/parken/``);
+guidance signs with their lines, event modes and DATEX II sources
+(``/verwaltung/parken/anzeigen/``).
 """
 
 from __future__ import annotations
@@ -27,8 +29,24 @@ from rathaus.core.maps import map_tiles, map_tiles_allow
 from rathaus.core.tenancy import request_municipality
 from rathaus.organisation.decorators import staff_member_required
 from rathaus.parking import access, selectors, services
-from rathaus.parking.forms import ArrivalForm, ImportForm, ReservationForm
-from rathaus.parking.models import MANAGE_PARKING, ParkingSite, Rejection
+from rathaus.parking.forms import (
+    ArrivalForm,
+    DatexSourceForm,
+    EventModeForm,
+    ImportForm,
+    ReservationForm,
+    SignForm,
+    SignLineFormSet,
+    sign_lines,
+)
+from rathaus.parking.models import (
+    MANAGE_PARKING,
+    DatexSource,
+    EventMode,
+    ParkingSite,
+    Rejection,
+    Sign,
+)
 
 POLL_SECONDS = 10
 
@@ -217,3 +235,220 @@ def staff_overview(request: HttpRequest) -> HttpResponse:
         ],
     }
     return render(request, "parking/staff.html", context, status=status)
+
+
+# --- Configuration of signs, event modes and DATEX II sources ------------------------------
+
+
+@staff_member_required(MANAGE_PARKING)
+@require_http_methods(["GET", "HEAD"])
+def guidance(request: HttpRequest) -> HttpResponse:
+    """Signs with what they show now, event modes, DATEX II sources."""
+    municipality = request_municipality(request)
+    now = timezone.now()
+    signs = [
+        {"sign": sign, "display": selectors.sign_display(sign, now=now)}
+        for sign in Sign.objects.filter(municipality=municipality).order_by("name")
+    ]
+    context = {
+        "signs": signs,
+        "modes": EventMode.objects.filter(municipality=municipality).order_by("-starts_at"),
+        "active_mode": selectors.event_mode_active(municipality=municipality, now=now),
+        "sources": DatexSource.objects.filter(municipality=municipality).order_by("name"),
+    }
+    return render(request, "parking/guidance.html", context)
+
+
+def _line_initial(sign: Sign | None) -> list[dict[str, Any]]:
+    if sign is None:
+        return []
+    return [
+        {
+            "site": line.site_id,
+            "arrow": line.arrow,
+            "label": line.label,
+            "event_mode": line.event_mode_id,
+        }
+        for line in sign.lines.order_by("position", "pk")
+    ]
+
+
+@staff_member_required(MANAGE_PARKING)
+@require_http_methods(["GET", "HEAD", "POST"])
+def sign_edit(request: HttpRequest, sign_id: int | None = None) -> HttpResponse:
+    municipality = request_municipality(request)
+    sign = (
+        access.sign_for_staff(municipality=municipality, sign_id=sign_id)
+        if sign_id is not None
+        else None
+    )
+    choices = {
+        "sites": list(ParkingSite.objects.filter(municipality=municipality).order_by("name")),
+        "modes": list(EventMode.objects.filter(municipality=municipality).order_by("starts_at")),
+    }
+    if request.method == "POST":
+        form = SignForm(request.POST, instance=Sign())
+        lines = SignLineFormSet(request.POST, prefix="lines", form_kwargs=choices)
+    else:
+        form = SignForm(instance=sign)
+        lines = SignLineFormSet(initial=_line_initial(sign), prefix="lines", form_kwargs=choices)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid() and lines.is_valid():
+            try:
+                saved = services.sign_save(
+                    municipality=municipality,
+                    sign=sign,
+                    key=form.cleaned_data["key"],
+                    name=form.cleaned_data["name"],
+                    kind=form.cleaned_data["kind"],
+                    location=form.cleaned_data["location"],
+                    lines=sign_lines(lines),
+                    actor=request.user,
+                )
+            except ApplicationError as error:
+                status = form_show_error(form, error)
+            else:
+                messages.success(request, _("Sign %(name)s saved.") % {"name": saved.name})
+                return redirect("parking:guidance")
+        else:
+            status = 400
+    display = selectors.sign_display(sign) if sign is not None else None
+    return render(
+        request,
+        "parking/sign_form.html",
+        {"form": form, "lines": lines, "sign": sign, "display": display},
+        status=status,
+    )
+
+
+@staff_member_required(MANAGE_PARKING)
+@require_POST
+def sign_delete(request: HttpRequest, sign_id: int) -> HttpResponse:
+    sign = access.sign_for_staff(municipality=request_municipality(request), sign_id=sign_id)
+    services.sign_delete(sign=sign, actor=request.user)
+    messages.success(request, _("Sign %(name)s deleted.") % {"name": sign.name})
+    return redirect("parking:guidance")
+
+
+@staff_member_required(MANAGE_PARKING)
+@require_http_methods(["GET", "HEAD", "POST"])
+def event_mode_edit(request: HttpRequest, mode_id: int | None = None) -> HttpResponse:
+    municipality = request_municipality(request)
+    mode = (
+        access.event_mode_for_staff(municipality=municipality, mode_id=mode_id)
+        if mode_id is not None
+        else None
+    )
+    form = EventModeForm(
+        request.POST or None,
+        instance=EventMode() if request.method == "POST" or mode is None else mode,
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                saved = services.event_mode_save(
+                    municipality=municipality,
+                    mode=mode,
+                    name=form.cleaned_data["name"],
+                    starts_at=form.cleaned_data["starts_at"],
+                    ends_at=form.cleaned_data["ends_at"],
+                    message=form.cleaned_data["message"],
+                    actor=request.user,
+                )
+            except ApplicationError as error:
+                status = form_show_error(form, error)
+            else:
+                messages.success(request, _("Event mode %(name)s saved.") % {"name": saved.name})
+                return redirect("parking:guidance")
+        else:
+            status = 400
+    return render(
+        request,
+        "parking/config_form.html",
+        {
+            "form": form,
+            "title": mode.name if mode is not None else _("New event mode"),
+            "object": mode,
+            "delete_url": "parking:event_mode_delete",
+            "intro": _(
+                "While the mode runs, signs that have lines for it show those lines "
+                "instead of their own, with the message."
+            ),
+        },
+        status=status,
+    )
+
+
+@staff_member_required(MANAGE_PARKING)
+@require_POST
+def event_mode_delete(request: HttpRequest, mode_id: int) -> HttpResponse:
+    mode = access.event_mode_for_staff(municipality=request_municipality(request), mode_id=mode_id)
+    services.event_mode_delete(mode=mode, actor=request.user)
+    messages.success(request, _("Event mode %(name)s deleted.") % {"name": mode.name})
+    return redirect("parking:guidance")
+
+
+@staff_member_required(MANAGE_PARKING)
+@require_http_methods(["GET", "HEAD", "POST"])
+def datex_source_edit(request: HttpRequest, source_id: int | None = None) -> HttpResponse:
+    municipality = request_municipality(request)
+    source = (
+        access.datex_source_for_staff(municipality=municipality, source_id=source_id)
+        if source_id is not None
+        else None
+    )
+    form = DatexSourceForm(
+        request.POST or None,
+        instance=DatexSource() if request.method == "POST" or source is None else source,
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                saved = services.datex_source_save(
+                    municipality=municipality,
+                    source=source,
+                    name=form.cleaned_data["name"],
+                    url=form.cleaned_data["url"],
+                    every_minutes=form.cleaned_data["every_minutes"],
+                    is_active=form.cleaned_data["is_active"],
+                    actor=request.user,
+                )
+            except ApplicationError as error:
+                status = form_show_error(form, error)
+            else:
+                messages.success(
+                    request, _("DATEX II source %(name)s saved.") % {"name": saved.name}
+                )
+                return redirect("parking:guidance")
+        else:
+            status = 400
+    return render(
+        request,
+        "parking/config_form.html",
+        {
+            "form": form,
+            "title": source.name if source is not None else _("New DATEX II source"),
+            "object": source,
+            "delete_url": "parking:datex_source_delete",
+            "source": source,
+            "intro": _(
+                "Pulled on schedule; its parking records update the car parks with the "
+                "same identifier."
+            ),
+        },
+        status=status,
+    )
+
+
+@staff_member_required(MANAGE_PARKING)
+@require_POST
+def datex_source_delete(request: HttpRequest, source_id: int) -> HttpResponse:
+    source = access.datex_source_for_staff(
+        municipality=request_municipality(request), source_id=source_id
+    )
+    services.datex_source_delete(source=source, actor=request.user)
+    messages.success(request, _("DATEX II source %(name)s deleted.") % {"name": source.name})
+    return redirect("parking:guidance")
