@@ -3,8 +3,8 @@
 1. **Ingestion** into a throw-away PostgreSQL database through the benchmark's OWN
    Mosquitto: ``/usr/sbin/mosquitto -c <temp dir>/mosquitto.conf`` in the foreground on a
    free loopback port from 18830 on, configured with the file shipped for production
-   (deploy/mosquitto/rathaus.conf; only the listener, the paths, the password file and
-   the ACL are the bench's own), always stopped at the end. The system broker on port
+   (deploy/mosquitto/rathaus.conf and its ACL, rathaus.acl; only the listener, the paths
+   and the password file are the bench's own), always stopped at the end. The system broker on port
    1883 is never touched. ``rathaus parking ingest`` runs as its own process (QoS 1,
    persistent session, acks after commit); this process publishes ``--messages`` site
    counts for 200 sites as fast as the broker takes them. Measured: messages per
@@ -61,9 +61,9 @@ MOSQUITTO_USERS_TOOL = "/usr/bin/mosquitto_passwd"
 SHIPPED_CONF = REPO_DIR / "deploy" / "mosquitto" / "rathaus.conf"
 FIRST_PORT = 18830
 INGEST_USER = "rathaus-ingest"
-# The ACL of docs/modules/parking.md: the ingester reads every tree, a municipality's
-# user (named like its slug) writes only its own.
-ACL = f"user {INGEST_USER}\ntopic read rathaus/+/parking/#\n\npattern write rathaus/%u/parking/#\n"
+# The shipped ACL: the ingester reads every tree, a municipality's user (named like its
+# slug) writes only its own.
+SHIPPED_ACL = SHIPPED_CONF.with_name("rathaus.acl")
 # Settings of the shipped file that name places and people of the production host; the
 # bench's own broker replaces them and keeps every other line as shipped.
 LOCAL_SETTINGS = {
@@ -101,7 +101,7 @@ class Broker:
         passwd.write_text("")
         for user, password in self.users.items():
             subprocess.run([MOSQUITTO_USERS_TOOL, "-b", str(passwd), user, password], check=True)
-        acl.write_text(ACL)
+        acl.write_text(SHIPPED_ACL.read_text())
         kept = [
             line
             for line in SHIPPED_CONF.read_text().splitlines()
