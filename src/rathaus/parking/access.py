@@ -4,14 +4,16 @@ reservations; pushing data and checking in need their permission (403)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from rathaus.core.models import Municipality
+from rathaus.core.models import Municipality, TenantModel
 from rathaus.organisation.permissions import user_can_anywhere
 from rathaus.parking.models import DatexSource, EventMode, ParkingSite, Reservation, Sign, Space
+
+T = TypeVar("T", bound=TenantModel)
 
 
 def _member(user: Any, municipality: Municipality) -> bool:
@@ -95,36 +97,26 @@ def space_for_operator(
     return space
 
 
-def sign_for_staff(*, municipality: Municipality, sign_id: int) -> Sign:
-    """A sign of the municipality for staff who manage parking (the view checks the
-    permission), or 404: another municipality's ids do not exist here."""
-    sign = (
-        Sign.objects.select_related("municipality")
-        .filter(municipality=municipality, pk=sign_id)
+def _own(model: type[T], municipality: Municipality, pk: int) -> T:
+    """A configuration object of the municipality for staff who manage parking (the view
+    checks the permission), or 404: another municipality's ids do not exist here."""
+    found = (
+        model._default_manager.select_related("municipality")
+        .filter(municipality=municipality, pk=pk)
         .first()
     )
-    if sign is None:
+    if found is None:
         raise Http404
-    return sign
+    return found
+
+
+def sign_for_staff(*, municipality: Municipality, sign_id: int) -> Sign:
+    return _own(Sign, municipality, sign_id)
 
 
 def event_mode_for_staff(*, municipality: Municipality, mode_id: int) -> EventMode:
-    mode = (
-        EventMode.objects.select_related("municipality")
-        .filter(municipality=municipality, pk=mode_id)
-        .first()
-    )
-    if mode is None:
-        raise Http404
-    return mode
+    return _own(EventMode, municipality, mode_id)
 
 
 def datex_source_for_staff(*, municipality: Municipality, source_id: int) -> DatexSource:
-    source = (
-        DatexSource.objects.select_related("municipality")
-        .filter(municipality=municipality, pk=source_id)
-        .first()
-    )
-    if source is None:
-        raise Http404
-    return source
+    return _own(DatexSource, municipality, source_id)

@@ -726,6 +726,31 @@ class SignLineSpec:
     event_mode_id: int | None = None
 
 
+def _config_save(
+    target: Any, action: str, *, created: bool, actor: Any, data: dict[str, Any]
+) -> None:
+    """Validate and store a configuration object, audited as ``<action>.created`` or
+    ``<action>.changed``."""
+    full_clean_or_fail(target, exclude=["municipality"])
+    with transaction.atomic():
+        target.save()
+        audit_record(
+            municipality=target.municipality,
+            action=f"{action}.created" if created else f"{action}.changed",
+            actor=actor,
+            target=target,
+            data=data,
+        )
+
+
+def _config_delete(target: Any, action: str, *, actor: Any, data: dict[str, Any]) -> None:
+    with transaction.atomic():
+        audit_record(
+            municipality=target.municipality, action=action, actor=actor, target=target, data=data
+        )
+        target.delete()
+
+
 def sign_save(
     *,
     municipality: Municipality,
@@ -809,15 +834,7 @@ def sign_save(
 
 
 def sign_delete(*, sign: Sign, actor: Any = None) -> None:
-    with transaction.atomic():
-        audit_record(
-            municipality=sign.municipality,
-            action="parking.sign.deleted",
-            actor=actor,
-            target=sign,
-            data={"key": sign.key},
-        )
-        sign.delete()
+    _config_delete(sign, "parking.sign.deleted", actor=actor, data={"key": sign.key})
 
 
 def event_mode_save(
@@ -842,30 +859,19 @@ def event_mode_save(
     target.starts_at = starts_at
     target.ends_at = ends_at
     target.message = message.strip()
-    full_clean_or_fail(target, exclude=["municipality"])
-    with transaction.atomic():
-        target.save()
-        audit_record(
-            municipality=municipality,
-            action="parking.event_mode.created" if created else "parking.event_mode.changed",
-            actor=actor,
-            target=target,
-            data={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
-        )
+    _config_save(
+        target,
+        "parking.event_mode",
+        created=created,
+        actor=actor,
+        data={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
+    )
     return target
 
 
 def event_mode_delete(*, mode: EventMode, actor: Any = None) -> None:
     """Delete an event mode and its sign lines (the signs' normal lines stay)."""
-    with transaction.atomic():
-        audit_record(
-            municipality=mode.municipality,
-            action="parking.event_mode.deleted",
-            actor=actor,
-            target=mode,
-            data={"name": mode.name},
-        )
-        mode.delete()
+    _config_delete(mode, "parking.event_mode.deleted", actor=actor, data={"name": mode.name})
 
 
 def datex_source_save(
@@ -895,26 +901,15 @@ def datex_source_save(
     if changed_url:
         # the last error was about the old address
         target.last_error = ""
-    full_clean_or_fail(target, exclude=["municipality"])
-    with transaction.atomic():
-        target.save()
-        audit_record(
-            municipality=municipality,
-            action="parking.datex_source.created" if created else "parking.datex_source.changed",
-            actor=actor,
-            target=target,
-            data={"url": target.url, "every_minutes": every_minutes, "active": is_active},
-        )
+    _config_save(
+        target,
+        "parking.datex_source",
+        created=created,
+        actor=actor,
+        data={"url": target.url, "every_minutes": every_minutes, "active": is_active},
+    )
     return target
 
 
 def datex_source_delete(*, source: DatexSource, actor: Any = None) -> None:
-    with transaction.atomic():
-        audit_record(
-            municipality=source.municipality,
-            action="parking.datex_source.deleted",
-            actor=actor,
-            target=source,
-            data={"url": source.url},
-        )
-        source.delete()
+    _config_delete(source, "parking.datex_source.deleted", actor=actor, data={"url": source.url})

@@ -11,10 +11,12 @@ guidance signs with their lines, event modes and DATEX II sources
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import segno
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -331,6 +333,31 @@ def sign_delete(request: HttpRequest, sign_id: int) -> HttpResponse:
     return redirect("parking:guidance")
 
 
+def _config_page(
+    request: HttpRequest,
+    form: forms.ModelForm,
+    save: Callable[[dict[str, Any]], Any],
+    saved: str,
+    context: dict[str, Any],
+) -> HttpResponse:
+    """The form page of an event mode or a DATEX II source: on a valid POST ``save``
+    (a service call) and back to the overview with ``saved`` (``%(name)s``), else the
+    form with its errors."""
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                done = save(form.cleaned_data)
+            except ApplicationError as error:
+                status = form_show_error(form, error)
+            else:
+                messages.success(request, saved % {"name": done.name})
+                return redirect("parking:guidance")
+        else:
+            status = 400
+    return render(request, "parking/config_form.html", {"form": form, **context}, status=status)
+
+
 @staff_member_required(MANAGE_PARKING)
 @require_http_methods(["GET", "HEAD", "POST"])
 def event_mode_edit(request: HttpRequest, mode_id: int | None = None) -> HttpResponse:
@@ -344,31 +371,24 @@ def event_mode_edit(request: HttpRequest, mode_id: int | None = None) -> HttpRes
         request.POST or None,
         instance=EventMode() if request.method == "POST" or mode is None else mode,
     )
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                saved = services.event_mode_save(
-                    municipality=municipality,
-                    mode=mode,
-                    name=form.cleaned_data["name"],
-                    starts_at=form.cleaned_data["starts_at"],
-                    ends_at=form.cleaned_data["ends_at"],
-                    message=form.cleaned_data["message"],
-                    actor=request.user,
-                )
-            except ApplicationError as error:
-                status = form_show_error(form, error)
-            else:
-                messages.success(request, _("Event mode %(name)s saved.") % {"name": saved.name})
-                return redirect("parking:guidance")
-        else:
-            status = 400
-    return render(
+
+    def save(data: dict[str, Any]) -> EventMode:
+        return services.event_mode_save(
+            municipality=municipality,
+            mode=mode,
+            name=data["name"],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            message=data["message"],
+            actor=request.user,
+        )
+
+    return _config_page(
         request,
-        "parking/config_form.html",
+        form,
+        save,
+        _("Event mode %(name)s saved."),
         {
-            "form": form,
             "title": mode.name if mode is not None else _("New event mode"),
             "object": mode,
             "delete_url": "parking:event_mode_delete",
@@ -377,7 +397,6 @@ def event_mode_edit(request: HttpRequest, mode_id: int | None = None) -> HttpRes
                 "instead of their own, with the message."
             ),
         },
-        status=status,
     )
 
 
@@ -403,33 +422,24 @@ def datex_source_edit(request: HttpRequest, source_id: int | None = None) -> Htt
         request.POST or None,
         instance=DatexSource() if request.method == "POST" or source is None else source,
     )
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                saved = services.datex_source_save(
-                    municipality=municipality,
-                    source=source,
-                    name=form.cleaned_data["name"],
-                    url=form.cleaned_data["url"],
-                    every_minutes=form.cleaned_data["every_minutes"],
-                    is_active=form.cleaned_data["is_active"],
-                    actor=request.user,
-                )
-            except ApplicationError as error:
-                status = form_show_error(form, error)
-            else:
-                messages.success(
-                    request, _("DATEX II source %(name)s saved.") % {"name": saved.name}
-                )
-                return redirect("parking:guidance")
-        else:
-            status = 400
-    return render(
+
+    def save(data: dict[str, Any]) -> DatexSource:
+        return services.datex_source_save(
+            municipality=municipality,
+            source=source,
+            name=data["name"],
+            url=data["url"],
+            every_minutes=data["every_minutes"],
+            is_active=data["is_active"],
+            actor=request.user,
+        )
+
+    return _config_page(
         request,
-        "parking/config_form.html",
+        form,
+        save,
+        _("DATEX II source %(name)s saved."),
         {
-            "form": form,
             "title": source.name if source is not None else _("New DATEX II source"),
             "object": source,
             "delete_url": "parking:datex_source_delete",
@@ -439,7 +449,6 @@ def datex_source_edit(request: HttpRequest, source_id: int | None = None) -> Htt
                 "same identifier."
             ),
         },
-        status=status,
     )
 
 
