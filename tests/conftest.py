@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from email import message_from_bytes
 from email.message import Message
 
@@ -14,6 +15,7 @@ from aiosmtpd.controller import Controller
 from django.core.cache import cache
 from django.db import OperationalError
 from django.test import Client
+from freezegun import freeze_time
 
 from rathaus.core.models import Municipality
 from rathaus.legal.services import legal_pages_ensure
@@ -126,3 +128,18 @@ def wait_until(condition: Callable[[], bool], seconds: float = 30) -> bool:
             pass  # SQLite: the ingester's thread holds the table for a moment
         time.sleep(0.05)
     return condition()
+
+
+#: A Monday morning in Berlin (7 December 2026, no holiday) for tests whose pages depend on
+#: office hours.
+OFFICE_HOURS = datetime.fromisoformat("2026-12-07T10:00:00+01:00")
+
+
+@pytest.fixture
+def office_hours() -> Iterator[None]:
+    """The server's clock on :data:`OFFICE_HOURS`, ticking, for browser tests of the
+    Bürgerbüro: with the real clock they failed in the last half hour of every day, when
+    an office open "all of today" rightly gives no more tickets. Playwright's event loop
+    keeps the real clock (its timeouts)."""
+    with freeze_time(OFFICE_HOURS, tick=True, ignore=["asyncio", "playwright", "greenlet"]):
+        yield

@@ -21,8 +21,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def town_hall(municipality: Municipality) -> Any:
-    """A Bürgerbüro open all of today (a special day overrides weekly hours and holidays)."""
+def town_hall(municipality: Municipality, office_hours: None) -> Any:
+    """A Bürgerbüro open all of the (frozen) day (a special day overrides weekly hours and
+    holidays)."""
     from tests.buergerbuero.factories import (
         CounterFactory,
         OfficeFactory,

@@ -21,6 +21,7 @@ from tests.buergerbuero.factories import (
     SpecialDayFactory,
     offer,
 )
+from tests.conftest import OFFICE_HOURS
 from tests.factories import PASSWORD, StaffFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,9 +37,9 @@ def _submit(page: Any, selector: str) -> None:
 
 
 @pytest.fixture
-def office(municipality: Any) -> Any:
+def office(municipality: Any, office_hours: None) -> Any:
     office = OfficeFactory(municipality=municipality, location__name_de="Bürgerbüro Mitte")
-    # Open all of today, whatever day the test runs (a special day beats holidays).
+    # Open all of the (frozen) day (a special day beats holidays).
     SpecialDayFactory(
         office=office,
         date=timezone.now().astimezone(BERLIN).date(),
@@ -95,6 +96,8 @@ def test_book_check_in_walk_in_and_call(
     page.get_by_role("button", name="Ausweis abholen").click()
     page.wait_for_load_state()
     assert page.locator("#ticket-number").inner_text() == "A001"
+    # the live server runs on the test's clock, not the wall clock (office_hours)
+    assert Ticket.objects.get(number="A001").day == OFFICE_HOURS.date()
     _check(page, found)
 
     # The appointment holder checks in with the code of the QR code
