@@ -137,9 +137,10 @@ OFFICE_HOURS = datetime.fromisoformat("2026-12-07T10:00:00+01:00")
 
 @pytest.fixture
 def office_hours() -> Iterator[None]:
-    """The server's clock on :data:`OFFICE_HOURS`, ticking, for browser tests of the
-    Bürgerbüro: with the real clock they failed in the last half hour of every day, when
-    an office open "all of today" rightly gives no more tickets. Playwright's event loop
-    keeps the real clock (its timeouts)."""
+    """The server's clock on :data:`OFFICE_HOURS`, ticking, for browser tests that depend
+    on the time of day: with the real clock the Bürgerbüro's failed in the last half hour
+    of every day (an office open "all of today" rightly gives no more tickets), and Frag
+    den OB's "answered within the same day" failed when a run crossed midnight.
+    Playwright's event loop keeps the real clock (its timeouts)."""
     with freeze_time(OFFICE_HOURS, tick=True, ignore=["asyncio", "playwright", "greenlet"]):
         yield
