@@ -1,6 +1,8 @@
 """Reading intersections from SUMO networks, and refusing networks that cannot be
 controlled safely."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,8 +78,8 @@ ROAD = (
 
 
 def test_a_program_that_never_releases_a_lane_is_refused(tmp_path: Path) -> None:
-    # as in SUMO's game networks: one program per phase, switched by hand; the first
-    # program alone would keep link 0's vehicles at red forever
+    # as in SUMO's game networks: one program per phase, switched by hand; the program
+    # SUMO runs (the last) alone would keep link 1's vehicles at red forever
     net = tmp_path / "manual.net.xml"
     net.write_bytes(
         b"<net>" + ROAD + b'<edge id="c"><lane id="c_0" length="50"/></edge>'
@@ -88,7 +90,48 @@ def test_a_program_that_never_releases_a_lane_is_refused(tmp_path: Path) -> None
         b'<tlLogic id="t" programID="1"><phase duration="3" state="yr"/>'
         b'<phase duration="1000" state="Gr"/></tlLogic></net>'
     )
-    with pytest.raises(ModelError, match=r"signal groups \[0\] are never green"):
+    with pytest.raises(ModelError, match=r"signal groups \[1\] are never green in program '1'"):
+        net_read(net)
+
+
+def test_the_plan_is_the_program_sumo_runs_the_last_one_given(tmp_path: Path) -> None:
+    net = tmp_path / "two.net.xml"
+    net.write_bytes(
+        b"<net>" + ROAD + b'<edge id="c"><lane id="c_0" length="50"/></edge>'
+        b'<connection from="a" to="c" fromLane="0" toLane="0" tl="t" linkIndex="0"/>'
+        b'<connection from="b" to="c" fromLane="0" toLane="0" tl="t" linkIndex="1"/>'
+        b'<tlLogic id="t" programID="day"><phase duration="30" state="Gr"/>'
+        b'<phase duration="3" state="yr"/><phase duration="30" state="rG"/>'
+        b'<phase duration="3" state="ry"/></tlLogic>'
+        b'<tlLogic id="t" programID="night"><phase duration="20" state="Gr"/>'
+        b'<phase duration="4" state="yr"/><phase duration="40" state="rG"/>'
+        b'<phase duration="4" state="ry"/></tlLogic></net>'
+    )
+    info = net_read(net)
+    assert [seconds for _, seconds in info.plans["t"].greens] == [20.0, 40.0]
+    assert info.cycle_seconds["t"] == 68.0
+    assert {g.yellow for g in info.intersections["t"].groups} == {4.0}
+
+
+def test_sumo_itself_runs_the_last_program_of_a_traffic_light(tmp_path: Path) -> None:
+    # the check behind the rule above, on SUMO's own Braunschweig example (four programs,
+    # one per phase of a signal game): SUMO starts program "3", and the import judges
+    # that one too
+    sumo = pytest.importorskip("sumo")
+    net = Path(sumo.__file__).resolve().parent / "tools" / "game" / "bs3d" / "bs.net.xml"
+    script = (
+        "import libsumo, sys\n"
+        "libsumo.start(['sumo', '-n', sys.argv[1], '--no-step-log', '--no-warnings'])\n"
+        "print(*{libsumo.trafficlight.getProgram(t) for t in libsumo.trafficlight.getIDList()})\n"
+        "libsumo.close()\n"
+    )
+    # a process of its own: libsumo keeps state between simulations in one process
+    done = subprocess.run(  # noqa: S603 (our interpreter, our script)
+        [sys.executable, "-c", script, str(net)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3"]
+    with pytest.raises(ModelError, match="in program '3'"):
         net_read(net)
 
 

@@ -118,12 +118,12 @@ def net_read(path: Path | str) -> NetInfo:
             ped_links[tl].add(idx)
 
     nodes = {j.get("id"): j for j in root.iter("junction")}
-    seen: set[str] = set()
+    # A traffic light may have several programs (``programID``); SUMO starts with the
+    # one given last, so that one is the plan (a later one replaces an earlier one here).
+    running: dict[str, etree._Element] = {}
     for tl in root.iter("tlLogic"):
-        tid = tl.get("id", "")
-        if tid in seen:
-            continue  # only the first program of a traffic light is its plan
-        seen.add(tid)
+        running[tl.get("id", "")] = tl
+    for tid, tl in running.items():
         intersection, plan, cycle = _intersection(tid, tl, links.get(tid, {}), ped_links[tid])
         info.intersections[tid] = intersection
         info.plans[tid] = plan
@@ -251,9 +251,10 @@ def _intersection(
     ]
     if stranded:
         raise ModelError(
-            f"Traffic light {tid}: signal groups {stranded} are never green in its program "
-            "(only the first program of a traffic light is read), so their vehicles would "
-            "wait forever; give the program a phase for them (e.g. netconvert --tls.rebuild)."
+            f"Traffic light {tid}: signal groups {stranded} are never green in program "
+            f"{tl.get('programID', '')!r} (the one SUMO runs: the last given), so their "
+            "vehicles would wait forever; give the program a phase for them (e.g. "
+            "netconvert --tls.rebuild)."
         )
     intersection = intersection_build(id=tid, groups=groups, phases=phases, intergreen=intergreen)
     cycle = sum(d for _, d, *_ in raw)
