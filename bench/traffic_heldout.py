@@ -52,6 +52,50 @@ SCENARIOS = {
     "cross": ("cross/cross.net.xml", "cross/cross.rou.xml"),
 }
 CONTROLLERS = ("actuated", "max_pressure", "adaptive")
+#: Two-sided 97.5 % quantiles of Student's t by degrees of freedom (95 % intervals).
+T_975 = {
+    1: 12.706,
+    2: 4.303,
+    3: 3.182,
+    4: 2.776,
+    5: 2.571,
+    6: 2.447,
+    7: 2.365,
+    8: 2.306,
+    9: 2.262,
+    10: 2.228,
+    11: 2.201,
+    12: 2.179,
+    13: 2.160,
+    14: 2.145,
+    15: 2.131,
+    16: 2.120,
+    17: 2.110,
+    18: 2.101,
+    19: 2.093,
+    20: 2.086,
+    25: 2.060,
+    30: 2.042,
+}
+
+
+def paired(ours: list[float], theirs: list[float]) -> dict[str, Any]:
+    """Per-seed differences ``ours - theirs`` (the same traffic for both): their mean, a
+    95 % confidence interval of it (Student's t) and how many seeds each side won. An
+    interval that contains 0 means the seeds cannot tell the two apart."""
+    diffs = [a - b for a, b in zip(ours, theirs, strict=True)]
+    mean = statistics.mean(diffs)
+    result: dict[str, Any] = {
+        "mean_difference": round(mean, 3),
+        "seeds_better": sum(d < 0 for d in diffs),
+        "seeds_worse": sum(d > 0 for d in diffs),
+    }
+    if len(diffs) > 1:
+        df = len(diffs) - 1
+        t = T_975[max(k for k in T_975 if k <= df)]
+        half = t * statistics.stdev(diffs) / len(diffs) ** 0.5
+        result["ci95"] = [round(mean - half, 3), round(mean + half, 3)]
+    return result
 
 
 def scenario_build(name: str, game: Path, into: Path) -> Path:
@@ -146,6 +190,7 @@ def main() -> int:
             "adaptive_delay": adaptive,
             "change": round(adaptive / rows[best]["mean_delay"] - 1, 3),
             "target_met": adaptive <= TARGET * rows[best]["mean_delay"],
+            "paired": paired(rows["adaptive"]["per_seed"], rows[best]["per_seed"]),
             "own_safety_violations": sum(rows[c]["safety_violations"] for c in CONTROLLERS),
         }
     print(f"\n{'scenario':13} " + " ".join(f"{c[:16]:>16}" for c in controllers))
@@ -153,11 +198,15 @@ def main() -> int:
         print(f"{name:13} " + " ".join(f"{rows[c]['mean_delay']:16.2f}" for c in controllers))
     print()
     for name, v in verdicts.items():
+        pair = v["paired"]
+        interval = pair.get("ci95")
+        spread = f", 95 % CI [{interval[0]:+.2f}, {interval[1]:+.2f}]" if interval else ""
         print(
             f"{name:13} adaptive {v['adaptive_delay']:.2f} s vs {v['best_builtin']} "
             f"{v['best_builtin_delay']:.2f} s: {v['change'] * 100:+.1f} % "
-            f"({'met' if v['target_met'] else 'NOT met'}); own violations "
-            f"{v['own_safety_violations']}"
+            f"({'met' if v['target_met'] else 'NOT met'}); per seed "
+            f"{pair['mean_difference']:+.2f} s{spread}, better on {pair['seeds_better']} "
+            f"of {len(seeds)} seeds; own violations {v['own_safety_violations']}"
         )
     print(f"wall time {wall:.0f} s")
     output = {

@@ -11,13 +11,18 @@ from django.utils.translation import gettext_lazy as _
 from rathaus.parking.models import Arrow, DatexSource, EventMode, ParkingSite, Sign, Space
 from rathaus.parking.services import MAX_IMPORT_BYTES, MAX_SIGN_LINES, SignLineSpec
 
+#: What a browser's ``datetime-local`` input sends and shows (local time, minutes).
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+#: One widget for every local date and time field (Django copies it per field).
+LOCAL_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_FORMAT)
+
 
 class ArrivalForm(forms.Form):
     ankunft = forms.DateTimeField(
         label=_("Arrival"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=LOCAL_DATETIME,
+        input_formats=[LOCAL_FORMAT],
         help_text=_("Shows the forecast of free spaces for this time."),
     )
 
@@ -26,13 +31,13 @@ class ReservationForm(forms.Form):
     space = forms.TypedChoiceField(label=_("Space"), coerce=int)
     starts_at = forms.DateTimeField(
         label=_("From"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=LOCAL_DATETIME,
+        input_formats=[LOCAL_FORMAT],
     )
     ends_at = forms.DateTimeField(
         label=_("Until"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=LOCAL_DATETIME,
+        input_formats=[LOCAL_FORMAT],
     )
     plate = forms.CharField(
         label=_("Number plate"),
@@ -67,9 +72,6 @@ class ImportForm(forms.Form):
         if not upload.name.lower().endswith((".json", ".csv")):
             raise forms.ValidationError(_("Upload a .json or .csv file."))
         return upload
-
-
-LOCAL_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 class SignForm(forms.ModelForm):
@@ -152,7 +154,7 @@ class EventModeForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("starts_at", "ends_at"):
-            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M"]  # type: ignore[attr-defined]
+            self.fields[name].input_formats = [LOCAL_FORMAT]  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
