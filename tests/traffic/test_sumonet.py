@@ -75,6 +75,19 @@ ROAD = (
     b'<edge id="a"><lane id="a_0" length="50"/></edge>'
     b'<edge id="b"><lane id="b_0" length="50"/></edge>'
 )
+#: The start of a network in which a and b merge into c at traffic light t (links 0, 1);
+#: the tests add t's programs and close it.
+MERGE = (
+    b"<net>" + ROAD + b'<edge id="c"><lane id="c_0" length="50"/></edge>'
+    b'<connection from="a" to="c" fromLane="0" toLane="0" tl="t" linkIndex="0"/>'
+    b'<connection from="b" to="c" fromLane="0" toLane="0" tl="t" linkIndex="1"/>'
+)
+
+
+def program(program_id: str, *phases: tuple[float, str]) -> bytes:
+    """A program of traffic light t: (duration, state) per phase."""
+    body = "".join(f'<phase duration="{d:g}" state="{state}"/>' for d, state in phases)
+    return f'<tlLogic id="t" programID="{program_id}">{body}</tlLogic>'.encode()
 
 
 def test_a_program_that_never_releases_a_lane_is_refused(tmp_path: Path) -> None:
@@ -82,13 +95,10 @@ def test_a_program_that_never_releases_a_lane_is_refused(tmp_path: Path) -> None
     # SUMO runs (the last) alone would keep link 1's vehicles at red forever
     net = tmp_path / "manual.net.xml"
     net.write_bytes(
-        b"<net>" + ROAD + b'<edge id="c"><lane id="c_0" length="50"/></edge>'
-        b'<connection from="a" to="c" fromLane="0" toLane="0" tl="t" linkIndex="0"/>'
-        b'<connection from="b" to="c" fromLane="0" toLane="0" tl="t" linkIndex="1"/>'
-        b'<tlLogic id="t" programID="0"><phase duration="3" state="ry"/>'
-        b'<phase duration="1000" state="rG"/></tlLogic>'
-        b'<tlLogic id="t" programID="1"><phase duration="3" state="yr"/>'
-        b'<phase duration="1000" state="Gr"/></tlLogic></net>'
+        MERGE
+        + program("0", (3, "ry"), (1000, "rG"))
+        + program("1", (3, "yr"), (1000, "Gr"))
+        + b"</net>"
     )
     with pytest.raises(ModelError, match=r"signal groups \[1\] are never green in program '1'"):
         net_read(net)
@@ -97,15 +107,10 @@ def test_a_program_that_never_releases_a_lane_is_refused(tmp_path: Path) -> None
 def test_the_plan_is_the_program_sumo_runs_the_last_one_given(tmp_path: Path) -> None:
     net = tmp_path / "two.net.xml"
     net.write_bytes(
-        b"<net>" + ROAD + b'<edge id="c"><lane id="c_0" length="50"/></edge>'
-        b'<connection from="a" to="c" fromLane="0" toLane="0" tl="t" linkIndex="0"/>'
-        b'<connection from="b" to="c" fromLane="0" toLane="0" tl="t" linkIndex="1"/>'
-        b'<tlLogic id="t" programID="day"><phase duration="30" state="Gr"/>'
-        b'<phase duration="3" state="yr"/><phase duration="30" state="rG"/>'
-        b'<phase duration="3" state="ry"/></tlLogic>'
-        b'<tlLogic id="t" programID="night"><phase duration="20" state="Gr"/>'
-        b'<phase duration="4" state="yr"/><phase duration="40" state="rG"/>'
-        b'<phase duration="4" state="ry"/></tlLogic></net>'
+        MERGE
+        + program("day", (30, "Gr"), (3, "yr"), (30, "rG"), (3, "ry"))
+        + program("night", (20, "Gr"), (4, "yr"), (40, "rG"), (4, "ry"))
+        + b"</net>"
     )
     info = net_read(net)
     assert [seconds for _, seconds in info.plans["t"].greens] == [20.0, 40.0]
