@@ -22,30 +22,22 @@ from rathaus.applications.models import (
     FormDefinition,
     TestProviderPayment,
 )
+from rathaus.core.access import is_member, one_or_404
 from rathaus.core.models import Municipality
 from rathaus.organisation.permissions import user_can, user_can_anywhere
-
-
-def _member(user: Any, municipality: Municipality) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and (
-        getattr(user, "municipality_id", None) == municipality.pk
-    )
 
 
 def application_for_citizen(
     *, user: Any, municipality: Municipality, application_id: int
 ) -> Application:
     """The citizen's own application, or 404."""
-    if not _member(user, municipality):
+    if not is_member(user, municipality):
         raise Http404
-    application = (
-        Application.objects.select_related("service", "form_version", "municipality", "citizen")
-        .filter(municipality=municipality, citizen_id=user.pk, pk=application_id)
-        .first()
+    return one_or_404(
+        Application.objects.select_related(
+            "service", "form_version", "municipality", "citizen"
+        ).filter(municipality=municipality, citizen_id=user.pk, pk=application_id)
     )
-    if application is None:
-        raise Http404
-    return application
 
 
 def application_for_staff(
@@ -53,18 +45,15 @@ def application_for_staff(
 ) -> Application:
     """A submitted application the case worker may handle: 404 for another tenant's (or a
     draft), 403 for another unit's."""
-    if not _member(user, municipality) or not getattr(user, "is_staff", False):
+    if not is_member(user, municipality) or not getattr(user, "is_staff", False):
         raise Http404
-    application = (
+    application = one_or_404(
         Application.objects.select_related(
             "service", "form_version", "municipality", "citizen", "org_unit"
         )
         .filter(municipality=municipality, pk=application_id)
         .exclude(status=Application.Status.DRAFT)
-        .first()
     )
-    if application is None:
-        raise Http404
     if not user_can(user=user, permission=HANDLE_APPLICATIONS, org_unit=application.org_unit):
         raise PermissionDenied
     return application
@@ -79,13 +68,11 @@ def document_for_citizen(
     application = application_for_citizen(
         user=user, municipality=municipality, application_id=application_id
     )
-    document = (
-        Document.objects.filter(application=application, pk=document_id)
-        .exclude(kind=Document.Kind.NOTICE)
-        .first()
+    document = one_or_404(
+        Document.objects.filter(application=application, pk=document_id).exclude(
+            kind=Document.Kind.NOTICE
+        )
     )
-    if document is None:
-        raise Http404
     document.application = application
     return document
 
@@ -96,9 +83,7 @@ def document_for_staff(
     application = application_for_staff(
         user=user, municipality=municipality, application_id=application_id
     )
-    document = Document.objects.filter(application=application, pk=document_id).first()
-    if document is None:
-        raise Http404
+    document = one_or_404(Document.objects.filter(application=application, pk=document_id))
     document.application = application
     return document
 
@@ -107,23 +92,17 @@ def form_definition_for_editor(
     *, user: Any, municipality: Municipality, definition_id: int
 ) -> FormDefinition:
     """A form of the user's municipality, for someone who may edit forms (403 / 404)."""
-    if not _member(user, municipality):
+    if not is_member(user, municipality):
         raise Http404
     if not user_can_anywhere(user=user, permission=MANAGE_FORMS):
         raise PermissionDenied
-    definition = (
-        FormDefinition.objects.select_related("service", "org_unit", "current_version")
-        .filter(municipality=municipality, pk=definition_id)
-        .first()
+    return one_or_404(
+        FormDefinition.objects.select_related("service", "org_unit", "current_version").filter(
+            municipality=municipality, pk=definition_id
+        )
     )
-    if definition is None:
-        raise Http404
-    return definition
 
 
 def test_provider_payment(*, reference: str) -> TestProviderPayment:
     """A payment at the test provider, by its reference (the provider's own page)."""
-    record = TestProviderPayment.objects.filter(reference=reference[:100]).first()
-    if record is None:
-        raise Http404
-    return record
+    return one_or_404(TestProviderPayment.objects.filter(reference=reference[:100]))

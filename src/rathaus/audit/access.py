@@ -3,9 +3,9 @@
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 
 from rathaus.audit.models import AuditEvent, chain_key
+from rathaus.core.access import one_or_404
 from rathaus.core.models import Municipality
 
 VIEW_PERMISSION = "audit.view_auditevent"
@@ -31,9 +31,8 @@ def auditor_check(*, user: Any, municipality: Municipality, permission: str) -> 
 def audit_event_for_auditor(*, user: Any, municipality: Municipality, event_id: int) -> AuditEvent:
     """An event of ``municipality``'s chain that ``user`` may read; 403 or 404 otherwise."""
     auditor_check(user=user, municipality=municipality, permission=VIEW_PERMISSION)
-    event = AuditEvent.objects.filter(
-        pk=event_id, municipality=municipality, chain=chain_key(municipality.pk)
-    ).first()
-    if event is None:
-        raise Http404
-    return event
+    return one_or_404(
+        AuditEvent.objects.filter(
+            pk=event_id, municipality=municipality, chain=chain_key(municipality.pk)
+        )
+    )

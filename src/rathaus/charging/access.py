@@ -8,9 +8,9 @@ ids are 404; staff without the permission for that site are 403.
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 
 from rathaus.charging.models import OPERATE_PERMISSION, Site, Station
+from rathaus.core.access import one_or_404
 from rathaus.core.models import Municipality
 from rathaus.organisation.permissions import user_can, user_can_anywhere
 
@@ -23,13 +23,11 @@ def _may_operate(user: Any, site: Site) -> bool:
 
 def station_for_operator(*, user: Any, municipality: Municipality, station_id: int) -> Station:
     """A station of ``municipality`` that ``user`` may operate."""
-    station = (
-        Station.objects.select_related("site", "site__org_unit", "tariff")
-        .filter(municipality=municipality, pk=station_id)
-        .first()
+    station = one_or_404(
+        Station.objects.select_related("site", "site__org_unit", "tariff").filter(
+            municipality=municipality, pk=station_id
+        )
     )
-    if station is None:
-        raise Http404
     if not _may_operate(user, station.site):
         raise PermissionDenied
     return station
@@ -37,13 +35,9 @@ def station_for_operator(*, user: Any, municipality: Municipality, station_id: i
 
 def site_for_operator(*, user: Any, municipality: Municipality, site_id: int) -> Site:
     """A site of ``municipality`` that ``user`` may operate."""
-    site = (
-        Site.objects.select_related("org_unit")
-        .filter(municipality=municipality, pk=site_id)
-        .first()
+    site = one_or_404(
+        Site.objects.select_related("org_unit").filter(municipality=municipality, pk=site_id)
     )
-    if site is None:
-        raise Http404
     if not _may_operate(user, site):
         raise PermissionDenied
     return site
@@ -51,7 +45,4 @@ def site_for_operator(*, user: Any, municipality: Municipality, site_id: int) ->
 
 def site_for_public(*, municipality: Municipality, site_id: int) -> Site:
     """A published site."""
-    site = Site.objects.filter(municipality=municipality, pk=site_id, is_public=True).first()
-    if site is None:
-        raise Http404
-    return site
+    return one_or_404(Site.objects.filter(municipality=municipality, pk=site_id, is_public=True))

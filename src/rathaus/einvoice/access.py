@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from rathaus.core.access import one_or_404
 from rathaus.core.models import Municipality
 from rathaus.einvoice.models import APPROVE, EXPORT, RECEIVE, Export, Invoice
 from rathaus.organisation.permissions import user_can
@@ -28,13 +29,11 @@ def invoice_for_staff(*, user: Any, municipality: Municipality, invoice_id: int)
     """The invoice, or 404 (other tenant, unknown) / 403 (not theirs)."""
     if not _staff_of(user, municipality):
         raise Http404
-    invoice = (
-        Invoice.objects.select_related("org_unit", "municipality", "duplicate_of")
-        .filter(municipality=municipality, pk=invoice_id)
-        .first()
+    invoice = one_or_404(
+        Invoice.objects.select_related("org_unit", "municipality", "duplicate_of").filter(
+            municipality=municipality, pk=invoice_id
+        )
     )
-    if invoice is None:
-        raise Http404
     if user_can(user=user, permission=RECEIVE, org_unit=None):
         return invoice
     if invoice.org_unit is not None and user_can(
@@ -47,9 +46,7 @@ def invoice_for_staff(*, user: Any, municipality: Municipality, invoice_id: int)
 def export_for_staff(*, user: Any, municipality: Municipality, export_id: int) -> Export:
     if not _staff_of(user, municipality):
         raise Http404
-    export = Export.objects.filter(municipality=municipality, pk=export_id).first()
-    if export is None:
-        raise Http404
+    export = one_or_404(Export.objects.filter(municipality=municipality, pk=export_id))
     if not user_can(user=user, permission=EXPORT, org_unit=None):
         raise PermissionDenied
     return export

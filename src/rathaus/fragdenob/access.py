@@ -13,16 +13,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from rathaus.core.access import is_member, one_or_404
 from rathaus.core.models import Municipality
 from rathaus.fragdenob import selectors
 from rathaus.fragdenob.models import MANAGE, MODERATE, ElectionFreeze, Question
 from rathaus.organisation.permissions import user_can_anywhere
-
-
-def _member(user: Any, municipality: Municipality) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and (
-        getattr(user, "municipality_id", None) == municipality.pk
-    )
 
 
 def question_for_public(*, municipality: Municipality, question_id: int) -> Question:
@@ -35,20 +30,17 @@ def question_for_public(*, municipality: Municipality, question_id: int) -> Ques
 
 def question_for_author(*, user: Any, municipality: Municipality, question_id: int) -> Question:
     """The user's own question in any state, or 404 (another's draft looks like nothing)."""
-    if not _member(user, municipality):
+    if not is_member(user, municipality):
         raise Http404
-    question = (
-        Question.objects.select_related("topic", "district", "parent", "municipality")
-        .filter(municipality=municipality, author_id=user.pk, pk=question_id)
-        .first()
+    return one_or_404(
+        Question.objects.select_related("topic", "district", "parent", "municipality").filter(
+            municipality=municipality, author_id=user.pk, pk=question_id
+        )
     )
-    if question is None:
-        raise Http404
-    return question
 
 
 def _staff(user: Any, municipality: Municipality, permission: str) -> None:
-    if not _member(user, municipality) or not getattr(user, "is_staff", False):
+    if not is_member(user, municipality) or not getattr(user, "is_staff", False):
         raise Http404
     if not user_can_anywhere(user=user, permission=permission):
         raise PermissionDenied
@@ -57,38 +49,27 @@ def _staff(user: Any, municipality: Municipality, permission: str) -> None:
 def question_for_moderator(*, user: Any, municipality: Municipality, question_id: int) -> Question:
     """Any question of the municipality, for a moderator (404 / 403)."""
     _staff(user, municipality, MODERATE)
-    question = (
+    return one_or_404(
         Question.objects.select_related(
             "topic", "district", "parent", "author", "municipality", "merged_into"
-        )
-        .filter(municipality=municipality, pk=question_id)
-        .first()
+        ).filter(municipality=municipality, pk=question_id)
     )
-    if question is None:
-        raise Http404
-    return question
 
 
 def question_for_office(*, user: Any, municipality: Municipality, question_id: int) -> Question:
     """Any question of the municipality, for the mayor's office (404 / 403)."""
     _staff(user, municipality, MANAGE)
-    question = (
-        Question.objects.select_related("topic", "municipality")
-        .filter(municipality=municipality, pk=question_id)
-        .first()
+    return one_or_404(
+        Question.objects.select_related("topic", "municipality").filter(
+            municipality=municipality, pk=question_id
+        )
     )
-    if question is None:
-        raise Http404
-    return question
 
 
 def freeze_for_office(*, user: Any, municipality: Municipality, freeze_id: int) -> ElectionFreeze:
     _staff(user, municipality, MANAGE)
-    freeze = (
-        ElectionFreeze.objects.select_related("municipality")
-        .filter(municipality=municipality, pk=freeze_id)
-        .first()
+    return one_or_404(
+        ElectionFreeze.objects.select_related("municipality").filter(
+            municipality=municipality, pk=freeze_id
+        )
     )
-    if freeze is None:
-        raise Http404
-    return freeze

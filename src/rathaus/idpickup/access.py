@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import Http404
 
+from rathaus.core.access import one_or_404
 from rathaus.core.errors import PermissionDenied
 from rathaus.core.models import Municipality
 from rathaus.idpickup.models import MANAGE_PERMISSION, Alarm, IdOrder, Terminal
@@ -25,44 +26,32 @@ def _staff_check(user: Any, municipality: Municipality) -> None:
 
 def order_for_staff(*, user: Any, municipality: Municipality, order_id: int) -> IdOrder:
     _staff_check(user, municipality)
-    order = (
-        IdOrder.objects.select_related("location", "terminal", "compartment", "citizen")
-        .filter(municipality=municipality, pk=order_id)
-        .first()
+    return one_or_404(
+        IdOrder.objects.select_related("location", "terminal", "compartment", "citizen").filter(
+            municipality=municipality, pk=order_id
+        )
     )
-    if order is None:
-        raise Http404
-    return order
 
 
 def terminal_for_staff(*, user: Any, municipality: Municipality, terminal_id: int) -> Terminal:
     _staff_check(user, municipality)
-    terminal = (
-        Terminal.objects.select_related("location")
-        .filter(municipality=municipality, pk=terminal_id)
-        .first()
+    return one_or_404(
+        Terminal.objects.select_related("location").filter(
+            municipality=municipality, pk=terminal_id
+        )
     )
-    if terminal is None:
-        raise Http404
-    return terminal
 
 
 def alarm_for_staff(*, user: Any, municipality: Municipality, alarm_id: int) -> Alarm:
     _staff_check(user, municipality)
-    alarm = Alarm.objects.filter(municipality=municipality, pk=alarm_id).first()
-    if alarm is None:
-        raise Http404
-    return alarm
+    return one_or_404(Alarm.objects.filter(municipality=municipality, pk=alarm_id))
 
 
 def order_for_citizen(*, user: Any, municipality: Municipality, order_id: int) -> IdOrder:
     if not getattr(user, "is_authenticated", False) or user.municipality_id != municipality.pk:
         raise Http404
-    order = (
-        IdOrder.objects.select_related("location")
-        .filter(municipality=municipality, citizen_id=user.pk, pk=order_id)
-        .first()
+    return one_or_404(
+        IdOrder.objects.select_related("location").filter(
+            municipality=municipality, citizen_id=user.pk, pk=order_id
+        )
     )
-    if order is None:
-        raise Http404
-    return order

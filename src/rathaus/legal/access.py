@@ -1,18 +1,15 @@
 """The one place that scopes legal pages to the asking municipality and user."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 
 from rathaus.accounts.models import User
+from rathaus.core.access import one_or_404
 from rathaus.core.models import Municipality
 from rathaus.legal.models import LegalPage
 
 
 def legal_page_for_public(*, municipality: Municipality, kind: str) -> LegalPage:
-    page = LegalPage.objects.filter(municipality=municipality, kind=kind).first()
-    if page is None:
-        raise Http404
-    return page
+    return one_or_404(LegalPage.objects.filter(municipality=municipality, kind=kind))
 
 
 def legal_page_for_editor(*, user: User, municipality: Municipality, page_id: int) -> LegalPage:
@@ -23,7 +20,4 @@ def legal_page_for_editor(*, user: User, municipality: Municipality, page_id: in
         and user.has_perm("legal.change_legalpage")
     ):
         raise PermissionDenied
-    page = LegalPage.objects.filter(municipality=municipality, pk=page_id).first()
-    if page is None:
-        raise Http404
-    return page
+    return one_or_404(LegalPage.objects.filter(municipality=municipality, pk=page_id))

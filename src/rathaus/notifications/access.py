@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from django.http import Http404
 
+from rathaus.core.access import one_or_404
 from rathaus.notifications.models import Channel, Notification
 
 if TYPE_CHECKING:
@@ -14,9 +15,6 @@ def inapp_notification_for_recipient(*, user: "User", notification_id: int) -> N
     """One of the person's own in-app messages; anyone else's (or none) is a 404."""
     if not user.is_authenticated:
         raise Http404
-    notification = Notification.objects.filter(
-        pk=notification_id, recipient_id=user.pk, channel=Channel.INAPP
-    ).first()
-    if notification is None:
-        raise Http404
-    return notification
+    return one_or_404(
+        Notification.objects.filter(pk=notification_id, recipient_id=user.pk, channel=Channel.INAPP)
+    )

@@ -5,8 +5,8 @@ staff member may not manage is 403."""
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 
+from rathaus.core.access import one_or_404
 from rathaus.core.models import Municipality
 from rathaus.organisation.models import OrgUnit, Role, RoleGrant
 from rathaus.organisation.permissions import AnyUser, user_can
@@ -28,10 +28,7 @@ def org_unit_for_staff(*, user: AnyUser, municipality: Municipality, unit_id: in
     but not secret)."""
     if not _staff_of(user, municipality):
         raise PermissionDenied
-    unit = OrgUnit.objects.filter(municipality=municipality, pk=unit_id).first()
-    if unit is None:
-        raise Http404
-    return unit
+    return one_or_404(OrgUnit.objects.filter(municipality=municipality, pk=unit_id))
 
 
 def org_unit_for_manager(
@@ -48,9 +45,7 @@ def role_for_manager(*, user: AnyUser, municipality: Municipality, role_id: int)
     """A role of the municipality, for someone who manages roles for all of it."""
     if not _staff_of(user, municipality):
         raise PermissionDenied
-    role = Role.objects.filter(municipality=municipality, pk=role_id).first()
-    if role is None:
-        raise Http404
+    role = one_or_404(Role.objects.filter(municipality=municipality, pk=role_id))
     if not user_can(user=user, permission=MANAGE_ROLES, org_unit=None):
         raise PermissionDenied
     return role
@@ -58,23 +53,18 @@ def role_for_manager(*, user: AnyUser, municipality: Municipality, role_id: int)
 
 def role_for_grant(*, municipality: Municipality, role_id: int) -> Role:
     """A role of the municipality that may be granted (the grant itself checks the rights)."""
-    role = Role.objects.filter(municipality=municipality, pk=role_id).first()
-    if role is None:
-        raise Http404
-    return role
+    return one_or_404(Role.objects.filter(municipality=municipality, pk=role_id))
 
 
 def grant_for_manager(*, user: AnyUser, municipality: Municipality, grant_id: int) -> RoleGrant:
     """A grant at a unit where ``user`` holds ``manage_roles``."""
     if not _staff_of(user, municipality):
         raise PermissionDenied
-    grant = (
-        RoleGrant.objects.select_related("user", "role", "org_unit")
-        .filter(municipality=municipality, pk=grant_id)
-        .first()
+    grant = one_or_404(
+        RoleGrant.objects.select_related("user", "role", "org_unit").filter(
+            municipality=municipality, pk=grant_id
+        )
     )
-    if grant is None:
-        raise Http404
     if not user_can(user=user, permission=MANAGE_ROLES, org_unit=grant.org_unit):
         raise PermissionDenied
     return grant
@@ -82,11 +72,8 @@ def grant_for_manager(*, user: AnyUser, municipality: Municipality, grant_id: in
 
 def staff_member_for_grant(*, municipality: Municipality, user_id: int) -> AbstractBaseUser:
     """An active staff account of the municipality; anyone else is 404."""
-    member = (
-        get_user_model()
-        .objects.filter(municipality=municipality, pk=user_id, is_active=True, is_staff=True)
-        .first()
+    return one_or_404(
+        get_user_model().objects.filter(
+            municipality=municipality, pk=user_id, is_active=True, is_staff=True
+        )
     )
-    if member is None:
-        raise Http404
-    return member

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from rathaus.core.access import is_member, one_or_404
 from rathaus.core.models import Municipality, TenantModel
 from rathaus.organisation.permissions import user_can_anywhere
 from rathaus.parking.models import DatexSource, EventMode, ParkingSite, Reservation, Sign, Space
@@ -16,68 +17,48 @@ from rathaus.parking.models import DatexSource, EventMode, ParkingSite, Reservat
 T = TypeVar("T", bound=TenantModel)
 
 
-def _member(user: Any, municipality: Municipality) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and (
-        getattr(user, "municipality_id", None) == municipality.pk
-    )
-
-
 def site_public(*, municipality: Municipality, site_id: int) -> ParkingSite:
     """An active site of the municipality (public information), or 404."""
-    site = (
-        ParkingSite.objects.select_related("municipality", "forecast")
-        .filter(municipality=municipality, is_active=True, pk=site_id)
-        .first()
+    return one_or_404(
+        ParkingSite.objects.select_related("municipality", "forecast").filter(
+            municipality=municipality, is_active=True, pk=site_id
+        )
     )
-    if site is None:
-        raise Http404
-    return site
 
 
 def sign_public(*, municipality: Municipality, key: str) -> Sign:
-    sign = (
-        Sign.objects.select_related("municipality")
-        .filter(municipality=municipality, key=key[:64])
-        .first()
+    return one_or_404(
+        Sign.objects.select_related("municipality").filter(municipality=municipality, key=key[:64])
     )
-    if sign is None:
-        raise Http404
-    return sign
 
 
 def space_reservable(*, user: Any, municipality: Municipality, space_id: int) -> Space:
     """A reservable space a signed-in citizen of this municipality may book, or 404."""
-    if not _member(user, municipality):
+    if not is_member(user, municipality):
         raise Http404
-    space = (
-        Space.objects.select_related("site", "municipality")
-        .filter(municipality=municipality, reservable=True, site__is_active=True, pk=space_id)
-        .first()
+    return one_or_404(
+        Space.objects.select_related("site", "municipality").filter(
+            municipality=municipality, reservable=True, site__is_active=True, pk=space_id
+        )
     )
-    if space is None:
-        raise Http404
-    return space
 
 
 def reservation_for_citizen(
     *, user: Any, municipality: Municipality, reservation_id: int
 ) -> Reservation:
     """The citizen's own reservation, or 404 for anyone else's."""
-    if not _member(user, municipality):
+    if not is_member(user, municipality):
         raise Http404
-    reservation = (
-        Reservation.objects.select_related("space__site", "space__municipality")
-        .filter(municipality=municipality, citizen_id=user.pk, pk=reservation_id)
-        .first()
+    return one_or_404(
+        Reservation.objects.select_related("space__site", "space__municipality").filter(
+            municipality=municipality, citizen_id=user.pk, pk=reservation_id
+        )
     )
-    if reservation is None:
-        raise Http404
-    return reservation
 
 
 def require(*, user: Any, municipality: Municipality, permission: str) -> None:
     """403 unless ``user`` of this municipality holds ``permission`` in some unit."""
-    if not _member(user, municipality) or not user_can_anywhere(user=user, permission=permission):
+    if not is_member(user, municipality) or not user_can_anywhere(user=user, permission=permission):
         raise PermissionDenied
 
 
@@ -86,13 +67,11 @@ def space_for_operator(
 ) -> Space:
     """A space of this municipality for staff checking in arrivals: 404 other tenant's,
     403 without the permission."""
-    space = (
-        Space.objects.select_related("site", "municipality")
-        .filter(municipality=municipality, pk=space_id)
-        .first()
+    space = one_or_404(
+        Space.objects.select_related("site", "municipality").filter(
+            municipality=municipality, pk=space_id
+        )
     )
-    if space is None:
-        raise Http404
     require(user=user, municipality=municipality, permission=permission)
     return space
 
@@ -100,14 +79,11 @@ def space_for_operator(
 def _own(model: type[T], municipality: Municipality, pk: int) -> T:
     """A configuration object of the municipality for staff who manage parking (the view
     checks the permission), or 404: another municipality's ids do not exist here."""
-    found = (
-        model._default_manager.select_related("municipality")
-        .filter(municipality=municipality, pk=pk)
-        .first()
+    return one_or_404(
+        model._default_manager.select_related("municipality").filter(
+            municipality=municipality, pk=pk
+        )
     )
-    if found is None:
-        raise Http404
-    return found
 
 
 def sign_for_staff(*, municipality: Municipality, sign_id: int) -> Sign:

@@ -11,55 +11,42 @@ from typing import Any
 
 from django.http import Http404
 
+from rathaus.core.access import is_member, one_or_404
 from rathaus.core.models import Municipality
 from rathaus.organisation.permissions import user_can
 from rathaus.postfach.models import SEND_PERMISSION, Attachment, DeliveryFollowUp, Message
 
 
-def _citizen_of(user: Any, municipality: Municipality) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and (
-        getattr(user, "municipality_id", None) == municipality.pk
-    )
-
-
 def message_for_citizen(*, user: Any, municipality: Municipality, message_id: int) -> Message:
     """A message sent to ``user`` (outbound, in their mailbox)."""
-    if not _citizen_of(user, municipality):
+    if not is_member(user, municipality):
         raise Http404
-    message = (
-        Message.objects.select_related("org_unit", "delivery", "municipality")
-        .filter(
+    return one_or_404(
+        Message.objects.select_related("org_unit", "delivery", "municipality").filter(
             municipality=municipality,
             citizen_id=user.pk,
             pk=message_id,
             direction=Message.Direction.OUTBOUND,
         )
-        .first()
     )
-    if message is None:
-        raise Http404
-    return message
 
 
 def attachment_for_citizen(
     *, user: Any, municipality: Municipality, message_id: int, attachment_id: int
 ) -> Attachment:
     """A file of a message in ``user``'s mailbox (one sent to them or one they sent)."""
-    if not _citizen_of(user, municipality):
+    if not is_member(user, municipality):
         raise Http404
-    attachment = (
-        Attachment.objects.select_related("message", "message__parent", "message__municipality")
-        .filter(
+    return one_or_404(
+        Attachment.objects.select_related(
+            "message", "message__parent", "message__municipality"
+        ).filter(
             municipality=municipality,
             pk=attachment_id,
             message_id=message_id,
             message__citizen_id=user.pk,
         )
-        .first()
     )
-    if attachment is None:
-        raise Http404
-    return attachment
 
 
 def message_for_staff(*, user: Any, municipality: Municipality, message_id: int) -> Message:
@@ -81,9 +68,7 @@ def attachment_for_staff(
 ) -> Attachment:
     """A file of a message of a unit where ``user`` may act for the mailbox."""
     message = message_for_staff(user=user, municipality=municipality, message_id=message_id)
-    attachment = Attachment.objects.filter(message=message, pk=attachment_id).first()
-    if attachment is None:
-        raise Http404
+    attachment = one_or_404(Attachment.objects.filter(message=message, pk=attachment_id))
     attachment.message = message
     return attachment
 

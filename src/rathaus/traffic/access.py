@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 
+from rathaus.core.access import one_or_404
 from rathaus.core.models import Municipality
 from rathaus.organisation.permissions import user_can_anywhere
 from rathaus.traffic.models import Intersection, Phase, SignalPlan, SimulationRun
@@ -26,45 +26,31 @@ def intersection_for_user(
     *, user: Any, municipality: Municipality, intersection_id: int, permission: str
 ) -> Intersection:
     require(user, permission)
-    found = Intersection.objects.filter(municipality=municipality, pk=intersection_id).first()
-    if found is None:
-        raise Http404
-    return found
+    return one_or_404(Intersection.objects.filter(municipality=municipality, pk=intersection_id))
 
 
 def plan_for_user(
     *, user: Any, municipality: Municipality, plan_id: int, permission: str
 ) -> SignalPlan:
     require(user, permission)
-    found = (
-        SignalPlan.objects.select_related("intersection")
-        .filter(municipality=municipality, pk=plan_id)
-        .first()
+    return one_or_404(
+        SignalPlan.objects.select_related("intersection").filter(
+            municipality=municipality, pk=plan_id
+        )
     )
-    if found is None:
-        raise Http404
-    return found
 
 
 def phase_for_user(
     *, user: Any, municipality: Municipality, phase_id: int, permission: str
 ) -> Phase:
     require(user, permission)
-    found = (
-        Phase.objects.select_related("intersection")
-        .filter(municipality=municipality, pk=phase_id)
-        .first()
+    return one_or_404(
+        Phase.objects.select_related("intersection").filter(municipality=municipality, pk=phase_id)
     )
-    if found is None:
-        raise Http404
-    return found
 
 
 def run_for_user(
     *, user: Any, municipality: Municipality, run_id: int, permission: str
 ) -> SimulationRun:
     require(user, permission)
-    found = SimulationRun.objects.filter(municipality=municipality, pk=run_id).first()
-    if found is None:
-        raise Http404
-    return found
+    return one_or_404(SimulationRun.objects.filter(municipality=municipality, pk=run_id))
