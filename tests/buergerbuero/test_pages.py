@@ -79,6 +79,48 @@ def test_booking_through_the_pages(
     assert client.post(manage_url, {"action": "cancel"}).status_code == 409
 
 
+def test_links_at_another_municipalitys_address_change_nothing(
+    clock: Any,
+    office: Office,
+    passport: Service,
+    counters: list,
+    other_municipality: Any,
+    other_client: Client,
+) -> None:
+    """A genuine confirmation or manage link opened at another tenant's address names
+    nothing there: refused like a forged link, and the appointment stays as it was."""
+    appointment = services.appointment_reserve(
+        location=office.location,
+        services=[passport],
+        start=_first_slot(office, passport),
+        name="Erika",
+        email="e@example.org",
+    )
+    confirm = reverse(
+        "buergerbuero:confirm", kwargs={"token": services.appointment_token(appointment, "confirm")}
+    )
+    assert other_client.post(confirm).status_code == 400
+    appointment.refresh_from_db()
+    assert appointment.status == "reserved"
+    appointment = services.appointment_confirm(
+        municipality=office.municipality,
+        token=services.appointment_token(appointment, "confirm"),
+    )
+    manage = reverse(
+        "buergerbuero:manage", kwargs={"token": services.appointment_token(appointment, "manage")}
+    )
+    for response in (
+        other_client.get(manage),
+        other_client.get(manage + "termin.ics"),
+        other_client.post(manage, {"action": "cancel"}),
+        other_client.post(manage, {"start": "x"}),
+    ):
+        assert response.status_code == 400
+        assert appointment.code not in response.text
+    appointment.refresh_from_db()
+    assert appointment.status == "confirmed"
+
+
 def test_booking_form_refuses_hostile_input(
     clock: Any, client: Client, office: Office, passport: Service, counters: list
 ) -> None:
@@ -256,7 +298,9 @@ def test_citizen_sees_and_cancels_own_appointments(
         email=citizen.email,
         citizen=citizen,
     )
-    services.appointment_confirm(token=services.appointment_token(appointment, "confirm"))
+    services.appointment_confirm(
+        municipality=municipality, token=services.appointment_token(appointment, "confirm")
+    )
     url = reverse("buergerbuero:my_appointments")
     client.force_login(other)
     assert appointment.code not in client.get(url).text

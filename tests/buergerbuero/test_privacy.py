@@ -109,7 +109,9 @@ def test_scheduled_work(
         email="b@example.org",
         phone="+491511234567",
     )
-    services.appointment_confirm(token=services.appointment_token(booked, "confirm"))
+    services.appointment_confirm(
+        municipality=booked.municipality, token=services.appointment_token(booked, "confirm")
+    )
     clock.tick(timedelta(minutes=20))
     assert services.reservations_expire() == 1
     assert Appointment.objects.get(pk=held.pk).status == "expired"

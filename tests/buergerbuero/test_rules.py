@@ -83,14 +83,19 @@ def test_rebook_moves_and_invalidates_the_old_link(
         email="a@example.org",
     )
     appointment = services.appointment_confirm(
-        token=services.appointment_token(appointment, "confirm")
+        municipality=office.municipality,
+        token=services.appointment_token(appointment, "confirm"),
     )
     token = services.appointment_token(appointment, "manage")
-    moved = services.appointment_rebook(token=token, start=slots[-1].start)
+    moved = services.appointment_rebook(
+        municipality=office.municipality, token=token, start=slots[-1].start
+    )
     assert moved.start == slots[-1].start
     assert slots[0].start in [s.start for s in _slots(office, passport)]
     with pytest.raises(services.UsedLink):
-        services.appointment_rebook(token=token, start=slots[1].start)
+        services.appointment_rebook(
+            municipality=office.municipality, token=token, start=slots[1].start
+        )
 
 
 def test_booking_challenge_hook(

@@ -48,15 +48,17 @@ def test_book_confirm_check_in_and_call(
     confirm_token = services.appointment_token(appointment, "confirm")
     assert confirm_token in mail.outbox[0].body
     with django_capture_on_commit_callbacks(execute=True):
-        services.appointment_confirm(token=confirm_token)
+        services.appointment_confirm(municipality=office.municipality, token=confirm_token)
     appointment.refresh_from_db()
     assert appointment.status == "confirmed"
     assert mail.outbox[1].attachments[0][2] == "text/calendar"
     # a replayed confirmation link is refused
     with pytest.raises(services.UsedLink):
-        services.appointment_confirm(token=confirm_token)
+        services.appointment_confirm(municipality=office.municipality, token=confirm_token)
     with pytest.raises(services.InvalidLink):
-        services.appointment_confirm(token=confirm_token[:-2] + "xx")
+        services.appointment_confirm(
+            municipality=office.municipality, token=confirm_token[:-2] + "xx"
+        )
 
     walk_in = services.ticket_draw(
         location=office.location, services=[registration], channel="kiosk"
@@ -151,6 +153,9 @@ def test_expired_reservation_cannot_be_confirmed(
     )
     assert slot.start in [s.start for s in again]
     with pytest.raises(services.ReservationExpired):
-        services.appointment_confirm(token=services.appointment_token(appointment, "confirm"))
+        services.appointment_confirm(
+            municipality=office.municipality,
+            token=services.appointment_token(appointment, "confirm"),
+        )
     appointment.refresh_from_db()
     assert appointment.status == "expired"

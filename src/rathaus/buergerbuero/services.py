@@ -182,8 +182,11 @@ def appointment_token(appointment: Appointment, op: str) -> str:
     return signing.dumps({"a": appointment.pk, "n": appointment.nonce, "o": op}, salt=TOKEN_SALT)
 
 
-def _appointment_by_token(token: str, op: str) -> Appointment:
-    """The appointment a token names, locked; forged → InvalidLink, replayed → UsedLink."""
+def _appointment_by_token(token: str, op: str, municipality: Municipality) -> Appointment:
+    """The appointment a token names, locked; forged → InvalidLink, replayed → UsedLink.
+
+    A valid link opened at another municipality's address names nothing there
+    (InvalidLink), before anything is read or changed."""
     try:
         data = signing.loads(token, salt=TOKEN_SALT)
     except signing.BadSignature as error:
@@ -193,7 +196,7 @@ def _appointment_by_token(token: str, op: str) -> Appointment:
     appointment = (
         Appointment.objects.select_for_update()
         .select_related("office__location", "municipality")
-        .filter(pk=data["a"])
+        .filter(pk=data["a"], municipality=municipality)
         .first()
     )
     if appointment is None:
@@ -447,11 +450,11 @@ def _check_hoarding(
             raise RateLimited()
 
 
-def appointment_confirm(*, token: str) -> Appointment:
+def appointment_confirm(*, municipality: Municipality, token: str) -> Appointment:
     """Confirm a reservation through the e-mail link (once; an expired hold is refused and
     recorded as expired)."""
     with transaction.atomic():
-        appointment = _appointment_by_token(token, "confirm")
+        appointment = _appointment_by_token(token, "confirm", municipality)
         now = timezone.now()
         if appointment.status != Appointment.Status.RESERVED:
             raise UsedLink()
@@ -479,16 +482,16 @@ def appointment_confirm(*, token: str) -> Appointment:
     return appointment
 
 
-def appointment_for_token(*, token: str) -> Appointment:
+def appointment_for_token(*, municipality: Municipality, token: str) -> Appointment:
     """The appointment a manage link names (read-only check of the link)."""
     with transaction.atomic():
-        return _appointment_by_token(token, "manage")
+        return _appointment_by_token(token, "manage", municipality)
 
 
-def appointment_cancel(*, token: str) -> Appointment:
+def appointment_cancel(*, municipality: Municipality, token: str) -> Appointment:
     """Cancel through the manage link; the time is free again at once."""
     with transaction.atomic():
-        appointment = _appointment_by_token(token, "manage")
+        appointment = _appointment_by_token(token, "manage", municipality)
         if appointment.status not in (Appointment.Status.CONFIRMED, Appointment.Status.RESERVED):
             raise Conflict(_("This appointment can no longer be cancelled."))
         if appointment.start <= timezone.now():
@@ -509,13 +512,15 @@ def appointment_cancel_by_citizen(*, appointment: Appointment, citizen: User) ->
     """A signed-in citizen cancels their own appointment from the Bürgerkonto."""
     if appointment.citizen_id != citizen.pk:
         raise PermissionDenied()
-    return appointment_cancel(token=appointment_token(appointment, "manage"))
+    return appointment_cancel(
+        municipality=appointment.municipality, token=appointment_token(appointment, "manage")
+    )
 
 
-def appointment_rebook(*, token: str, start: datetime) -> Appointment:
+def appointment_rebook(*, municipality: Municipality, token: str, start: datetime) -> Appointment:
     """Move a confirmed appointment to another free time of the same office and services."""
     with transaction.atomic():
-        appointment = _appointment_by_token(token, "manage")
+        appointment = _appointment_by_token(token, "manage", municipality)
         if appointment.status != Appointment.Status.CONFIRMED:
             raise Conflict(_("Only a confirmed appointment can be moved."))
         office = _office_locked(appointment.office)

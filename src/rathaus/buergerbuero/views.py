@@ -194,11 +194,11 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """The e-mail link: a button confirms (link scanners that only GET confirm nothing)."""
     if request.method == "POST":
         try:
-            appointment = services.appointment_confirm(token=token)
+            appointment = services.appointment_confirm(
+                municipality=request_municipality(request), token=token
+            )
         except ApplicationError as error:
             return _error(request, error)
-        if appointment.municipality_id != request_municipality(request).pk:
-            raise Http404
         return render(request, "buergerbuero/confirmed.html", _appointment_context(appointment))
     return render(request, "buergerbuero/confirm.html", {"token": token})
 
@@ -208,21 +208,21 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     """See, cancel or move an appointment through the link of the e-mail (no login)."""
     municipality = request_municipality(request)
     try:
-        appointment = services.appointment_for_token(token=token)
+        appointment = services.appointment_for_token(municipality=municipality, token=token)
     except ApplicationError as error:
         return _error(request, error)
-    if appointment.municipality_id != municipality.pk:
-        raise Http404
     form = RebookForm(request.POST or None)
     status = 200
     if request.method == "POST":
         try:
             if request.POST.get("action") == "cancel":
-                services.appointment_cancel(token=token)
+                services.appointment_cancel(municipality=municipality, token=token)
                 return render(request, "buergerbuero/cancelled.html", {"appointment": appointment})
             if form.is_valid():
                 _location_id, start = form.cleaned_data["start"]
-                appointment = services.appointment_rebook(token=token, start=start)
+                appointment = services.appointment_rebook(
+                    municipality=municipality, token=token, start=start
+                )
                 return redirect(
                     "buergerbuero:manage", token=services.appointment_token(appointment, "manage")
                 )
@@ -247,11 +247,11 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def appointment_ics(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        appointment = services.appointment_for_token(token=token)
+        appointment = services.appointment_for_token(
+            municipality=request_municipality(request), token=token
+        )
     except ApplicationError as error:
         return _error(request, error)
-    if appointment.municipality_id != request_municipality(request).pk:
-        raise Http404
     response = HttpResponse(services.ics_of(appointment), content_type="text/calendar")
     response["Content-Disposition"] = f'attachment; filename="termin-{appointment.code}.ics"'
     return response
