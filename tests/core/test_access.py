@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
-from rathaus.core.access import MAX_ID, id_or_404, is_member, one_or_404
+from rathaus.core.access import MAX_ID, id_or_404, is_member, is_staff_of, one_or_404
 from rathaus.core.models import Municipality
 from tests.factories import MunicipalityFactory, StaffFactory, UserFactory
 
@@ -58,6 +58,11 @@ def test_is_member_only_for_signed_in_users_of_that_municipality() -> None:
     assert not is_member(citizen, elsewhere)
     assert not is_member(AnonymousUser(), here)
     assert not is_member(None, here)
+    assert is_staff_of(clerk, here)
+    assert not is_staff_of(citizen, here)
+    assert not is_staff_of(clerk, elsewhere)
+    assert not is_staff_of(StaffFactory(municipality=None), here)  # a platform operator
+    assert not is_staff_of(AnonymousUser(), here)
 
 
 @pytest.mark.django_db

@@ -22,7 +22,7 @@ from rathaus.applications.models import (
     FormDefinition,
     TestProviderPayment,
 )
-from rathaus.core.access import is_member, one_or_404
+from rathaus.core.access import is_member, is_staff_of, one_or_404
 from rathaus.core.models import Municipality
 from rathaus.organisation.permissions import user_can, user_can_anywhere
 
@@ -45,7 +45,7 @@ def application_for_staff(
 ) -> Application:
     """A submitted application the case worker may handle: 404 for another tenant's (or a
     draft), 403 for another unit's."""
-    if not is_member(user, municipality) or not getattr(user, "is_staff", False):
+    if not is_staff_of(user, municipality):
         raise Http404
     application = one_or_404(
         Application.objects.select_related(

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 
 from rathaus.audit.models import AuditEvent, chain_key
-from rathaus.core.access import one_or_404
+from rathaus.core.access import is_staff_of, one_or_404
 from rathaus.core.models import Municipality
 
 VIEW_PERMISSION = "audit.view_auditevent"
@@ -19,12 +19,7 @@ def auditor_check(*, user: Any, municipality: Municipality, permission: str) -> 
     records its citizens' personal data, which the municipality controls, not the
     operator. Operators check integrity with ``rathaus audit verify`` instead.
     """
-    if not (
-        user.is_authenticated
-        and user.is_staff
-        and getattr(user, "municipality_id", None) == municipality.pk
-        and user.has_perm(permission)
-    ):
+    if not (is_staff_of(user, municipality) and user.has_perm(permission)):
         raise PermissionDenied
 
 

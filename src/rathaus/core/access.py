@@ -31,6 +31,12 @@ def is_member(user: Any, municipality: Municipality) -> bool:
     )
 
 
+def is_staff_of(user: Any, municipality: Municipality) -> bool:
+    """Whether ``user`` is a signed-in staff member of ``municipality`` (platform
+    operators, staff without a municipality, are not)."""
+    return is_member(user, municipality) and bool(getattr(user, "is_staff", False))
+
+
 def id_or_404(value: Any) -> int:
     """``value`` (from a URL, a form or JSON) as a primary key, or 404 for anything that
     cannot be one: text, a fraction, zero, a negative or a too large number, and the
@@ -47,7 +53,12 @@ def id_or_404(value: Any) -> int:
 
 
 def one_or_404(queryset: QuerySet[M]) -> M:
-    """The first row of an already scoped ``queryset``, or 404 when it has none."""
+    """The first row of an already scoped ``queryset``, or 404 when it has none.
+
+    Unlike Django's ``get_object_or_404`` it takes the first of several matches (in the
+    queryset's order, else by primary key) instead of failing with
+    ``MultipleObjectsReturned``: some scoped lookups are not by a unique key (a
+    catalogue source id)."""
     row = queryset.first()
     if row is None:
         raise Http404

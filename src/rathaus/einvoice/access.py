@@ -11,23 +11,15 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from rathaus.core.access import one_or_404
+from rathaus.core.access import is_staff_of, one_or_404
 from rathaus.core.models import Municipality
 from rathaus.einvoice.models import APPROVE, EXPORT, RECEIVE, Export, Invoice
 from rathaus.organisation.permissions import user_can
 
 
-def _staff_of(user: Any, municipality: Municipality) -> bool:
-    return (
-        bool(getattr(user, "is_authenticated", False))
-        and getattr(user, "is_staff", False)
-        and getattr(user, "municipality_id", None) == municipality.pk
-    )
-
-
 def invoice_for_staff(*, user: Any, municipality: Municipality, invoice_id: int) -> Invoice:
     """The invoice, or 404 (other tenant, unknown) / 403 (not theirs)."""
-    if not _staff_of(user, municipality):
+    if not is_staff_of(user, municipality):
         raise Http404
     invoice = one_or_404(
         Invoice.objects.select_related("org_unit", "municipality", "duplicate_of").filter(
@@ -44,7 +36,7 @@ def invoice_for_staff(*, user: Any, municipality: Municipality, invoice_id: int)
 
 
 def export_for_staff(*, user: Any, municipality: Municipality, export_id: int) -> Export:
-    if not _staff_of(user, municipality):
+    if not is_staff_of(user, municipality):
         raise Http404
     export = one_or_404(Export.objects.filter(municipality=municipality, pk=export_id))
     if not user_can(user=user, permission=EXPORT, org_unit=None):

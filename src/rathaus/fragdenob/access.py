@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from rathaus.core.access import is_member, one_or_404
+from rathaus.core.access import is_member, is_staff_of, one_or_404
 from rathaus.core.models import Municipality
 from rathaus.fragdenob import selectors
 from rathaus.fragdenob.models import MANAGE, MODERATE, ElectionFreeze, Question
@@ -40,7 +40,7 @@ def question_for_author(*, user: Any, municipality: Municipality, question_id: i
 
 
 def _staff(user: Any, municipality: Municipality, permission: str) -> None:
-    if not is_member(user, municipality) or not getattr(user, "is_staff", False):
+    if not is_staff_of(user, municipality):
         raise Http404
     if not user_can_anywhere(user=user, permission=permission):
         raise PermissionDenied

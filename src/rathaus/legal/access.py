@@ -3,7 +3,7 @@
 from django.core.exceptions import PermissionDenied
 
 from rathaus.accounts.models import User
-from rathaus.core.access import one_or_404
+from rathaus.core.access import is_staff_of, one_or_404
 from rathaus.core.models import Municipality
 from rathaus.legal.models import LegalPage
 
@@ -14,10 +14,6 @@ def legal_page_for_public(*, municipality: Municipality, kind: str) -> LegalPage
 
 def legal_page_for_editor(*, user: User, municipality: Municipality, page_id: int) -> LegalPage:
     """A page the staff member may edit: their municipality's, with the change permission."""
-    if not (
-        user.is_staff
-        and user.municipality_id == municipality.pk
-        and user.has_perm("legal.change_legalpage")
-    ):
+    if not (is_staff_of(user, municipality) and user.has_perm("legal.change_legalpage")):
         raise PermissionDenied
     return one_or_404(LegalPage.objects.filter(municipality=municipality, pk=page_id))
