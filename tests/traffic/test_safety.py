@@ -12,7 +12,12 @@ from rathaus.traffic.control.model import (
     SignalGroup,
     intersection_build,
 )
-from rathaus.traffic.control.safety import SafetyLayer, SafetyMonitor, Signal
+from rathaus.traffic.control.safety import (
+    CYCLIST_CLEARANCE_MAX,
+    SafetyLayer,
+    SafetyMonitor,
+    Signal,
+)
 from tests.traffic.conftest import cross
 
 
@@ -252,3 +257,82 @@ def test_monitor_flags_a_protected_turn_during_the_opposing_yellow() -> None:
     for now, state in ((0, "GgGr"), (10, "ygyr"), (14, "rgrr"), (15, "rGrr")):
         clean.observe(now, state)
     assert clean.violations == []
+
+
+def _with_crossing_paths(pairs: set[tuple[int, int]]) -> Intersection:
+    base = cross(yellow=3, all_red=2)
+    return intersection_build(
+        id=base.id,
+        groups=base.groups,
+        phases=base.phases,
+        intergreen=base.intergreen,
+        crossing_paths=pairs,
+    )
+
+
+def _east_west_green_at(layer: SafetyLayer, inside_until: float) -> float:
+    """North-south green until 10 s, then east-west wanted; a cyclist released by
+    north-south (group 0) stays inside the junction until ``inside_until``."""
+    for t in range(10):
+        layer.step(float(t), 0)
+    for t in range(10, 60):
+        layer.step(float(t), 1, {0} if t < inside_until else ())
+        if layer.signal(1) is Signal.GREEN:
+            return float(t)
+    raise AssertionError("east-west never turned green")
+
+
+def test_a_cyclist_still_inside_holds_a_crossing_green_until_it_has_left() -> None:
+    # north-south's green ends at 10 s; its intergreen to east-west is 5 s
+    assert _east_west_green_at(SafetyLayer(cross(yellow=3, all_red=2)), 60) == 15.0
+    # with the paths crossing, the cyclist still inside until 18 s holds east-west
+    layer = SafetyLayer(_with_crossing_paths({(0, 1), (1, 0)}))
+    assert _east_west_green_at(layer, 18) == 18.0
+    assert layer.held == 3
+
+
+def test_the_hold_for_a_cyclist_is_limited() -> None:
+    # a cyclist that never leaves (stuck, or a detector fault) delays the green by at
+    # most CYCLIST_CLEARANCE_MAX beyond the intergreen
+    layer = SafetyLayer(_with_crossing_paths({(0, 1), (1, 0)}))
+    assert _east_west_green_at(layer, 60) == 15.0 + CYCLIST_CLEARANCE_MAX
+
+
+def test_a_cyclist_on_a_path_that_does_not_cross_holds_nothing() -> None:
+    # group 0's path crosses only the east-west left turn (3), not east-west (1)
+    layer = SafetyLayer(_with_crossing_paths({(0, 3), (3, 0)}))
+    assert _east_west_green_at(layer, 60) == 15.0
+    assert layer.held == 0
+    # and a cyclist reported for a group that is green now changes nothing either
+    layer = SafetyLayer(_with_crossing_paths({(0, 1), (1, 0)}))
+    for t in range(10):
+        layer.step(float(t), 0, {0})
+    assert layer.state()[0] == "G"
+    assert layer.held == 0
+
+
+def test_random_proposals_and_cyclists_inside_stay_safe() -> None:
+    rng = random.Random(11)
+    pairs = {(a, b) for a in range(5) for b in range(5) if a != b}
+    layer = SafetyLayer(_with_crossing_paths(pairs))
+    monitor = SafetyMonitor(layer.intersection)
+    for t in range(5000):
+        inside = {g for g in range(5) if rng.random() < 0.3}
+        state = layer.step(float(t), rng.choice([0, 1, 2, 3, None]), inside)
+        monitor.observe(float(t), state)
+    assert monitor.violations == []
+    assert layer.switches > 100
+    assert layer.held > 0
+
+
+def test_crossing_paths_must_name_two_known_groups() -> None:
+    base = cross()
+    for pairs in ({(0, 9)}, {(2, 2)}, {(-1, 0)}):
+        with pytest.raises(ModelError, match="Crossing paths"):
+            intersection_build(
+                id="x",
+                groups=base.groups,
+                phases=base.phases,
+                intergreen=base.intergreen,
+                crossing_paths=pairs,
+            )

@@ -204,3 +204,30 @@ def test_a_scenario_with_flows_counts_every_planned_vehicle(cache: Path, tmp_pat
     assert result.metrics["not_departed"] == 0
     assert result.metrics["mean_delay"] is not None
     assert result.metrics["safety_violations"] == 0
+
+
+def test_cyclists_still_inside_the_junction_hold_crossing_greens(
+    cache: Path, tmp_path: Path
+) -> None:
+    # cologne1 with cyclists on the main streams, as the held-out Ingolstadt network has
+    (tmp_path / "net.net.xml").write_bytes((resco("cologne1") / "cologne1.net.xml").read_bytes())
+    (tmp_path / "r.rou.xml").write_text(
+        '<routes><vType id="bike" vClass="bicycle"/>'
+        '<flow id="ns" from="28198821#3" to="32038056#0" begin="0" end="400" period="8"/>'
+        '<flow id="ew" from="23429231#1" to="32038051#0" begin="0" end="400" period="8"/>'
+        '<flow id="bns" type="bike" from="28198821#3" to="32038051#0" begin="0" end="400"'
+        ' period="10"/>'
+        '<flow id="bew" type="bike" from="23429231#1" to="32038056#0" begin="0" end="400"'
+        ' period="10"/>'
+        "</routes>"
+    )
+    (tmp_path / "s.sumocfg").write_text(
+        '<configuration><input><net-file value="net.net.xml"/><route-files value="r.rou.xml"/>'
+        '</input><time><begin value="0"/><end value="500"/></time></configuration>'
+    )
+    result = simulate(scenario_load(tmp_path), "adaptive", cache_dir=cache)
+    assert result.metrics["safety_violations"] == 0
+    assert result.metrics["cyclist_clearance_holds"] > 0
+    # without cyclists nothing is held
+    plain = simulate(scenario_load(resco("cologne1")), "adaptive", cache_dir=cache, seconds=300)
+    assert plain.metrics["cyclist_clearance_holds"] == 0

@@ -241,3 +241,59 @@ def test_flows_without_planned_departures_are_refused(
     )
     with pytest.raises(ScenarioError, match=message):
         scenario_load(tmp_path)
+
+
+#: A junction j with four links through it: 0 west-east and 1 south-north cross in the
+#: middle; 2 (a cycle path, its internal lane only for bicycles) ends where 0 ends (a
+#: merge); 3 runs beside 0 without touching anything. Link 1's path has two internal
+#: lanes (it waits at an internal junction half-way).
+GEOMETRY = (
+    b"<net>"
+    b'<edge id="w"><lane id="w_0" length="50"/><lane id="w_1" length="50"/></edge>'
+    b'<edge id="s"><lane id="s_0" length="50"/></edge>'
+    b'<edge id="e"><lane id="e_0" length="50"/><lane id="e_1" length="50"/></edge>'
+    b'<edge id="n"><lane id="n_0" length="50"/></edge>'
+    b'<edge id="c"><lane id="c_0" length="50" allow="bicycle"/></edge>'
+    b'<edge id=":j_0" function="internal">'
+    b'<lane id=":j_0_0" length="20" disallow="bicycle" shape="0,0 20,0"/></edge>'
+    b'<edge id=":j_1" function="internal"><lane id=":j_1_0" length="10" shape="10,-10 10,0"/>'
+    b"</edge>"
+    b'<edge id=":j_2" function="internal"><lane id=":j_2_0" length="10" shape="10,0 10,10"/>'
+    b"</edge>"
+    b'<edge id=":j_3" function="internal">'
+    b'<lane id=":j_3_0" length="25" allow="bicycle" shape="0,-15 20,0"/></edge>'
+    b'<edge id=":j_4" function="internal"><lane id=":j_4_0" length="20" shape="0,15 20,15"/>'
+    b"</edge>"
+    b'<connection from="w" to="e" fromLane="0" toLane="0" via=":j_0_0" tl="j" linkIndex="0"/>'
+    b'<connection from="s" to="n" fromLane="0" toLane="0" via=":j_1_0" tl="j" linkIndex="1"/>'
+    b'<connection from=":j_1" to="n" fromLane="0" toLane="0" via=":j_2_0"/>'
+    b'<connection from="c" to="e" fromLane="0" toLane="0" via=":j_3_0" tl="j" linkIndex="2"/>'
+    b'<connection from="w" to="e" fromLane="1" toLane="1" via=":j_4_0" tl="j" linkIndex="3"/>'
+    b'<tlLogic id="j" programID="0"><phase duration="30" state="GrrG"/>'
+    b'<phase duration="4" state="yrry"/><phase duration="30" state="rGGr"/>'
+    b'<phase duration="4" state="ryyr"/></tlLogic></net>'
+)
+
+
+def test_paths_that_cross_or_merge_in_the_junction_are_found(tmp_path: Path) -> None:
+    net = tmp_path / "geometry.net.xml"
+    net.write_bytes(GEOMETRY)
+    info = net_read(net)
+    paths = info.intersections["j"].crossing_paths
+    # 0 and 1 cross (1's path continues over its second internal lane), 0 and 2 merge
+    assert {(0, 1), (1, 0), (0, 2), (2, 0)} <= paths
+    # 3 runs beside 0 and crosses nothing
+    assert not {pair for pair in paths if 3 in pair}
+    # where the harness looks for cyclists: internal lanes that admit bicycles
+    assert info.box_lanes["j"] == {1: (":j_1_0", ":j_2_0"), 2: (":j_3_0",), 3: (":j_4_0",)}
+
+
+def test_cologne1s_crossing_paths_go_both_ways() -> None:
+    intersection = net_read(resco("cologne1") / "cologne1.net.xml").intersections[
+        "GS_cluster_357187_359543"
+    ]
+    paths = intersection.crossing_paths
+    assert paths
+    assert all((b, a) in paths for a, b in paths)
+    # a permissive left turn crosses the opposing stream it may be green with
+    assert any(a < b and not intersection.conflicts(a, b) for a, b in paths)

@@ -64,6 +64,11 @@ class Intersection:
     groups: tuple[SignalGroup, ...]
     phases: tuple[Phase, ...]
     intergreen: Mapping[tuple[int, int], float]
+    #: Ordered pairs (clearing, entering) of groups whose paths through the junction
+    #: cross or merge, from the network's geometry (empty when it is not known). While a
+    #: cyclist released by the clearing group is still inside the junction, the safety
+    #: layer holds the entering group's green a little beyond the intergreen.
+    crossing_paths: frozenset[tuple[int, int]] = frozenset()
 
     def conflicts(self, a: int, b: int) -> bool:
         return (a, b) in self.intergreen or (b, a) in self.intergreen
@@ -93,12 +98,14 @@ def intersection_build(
     groups: Iterable[SignalGroup],
     phases: Iterable[Phase],
     intergreen: Mapping[tuple[int, int], float],
+    crossing_paths: Iterable[tuple[int, int]] = (),
 ) -> Intersection:
     """Check and build an intersection; raises :class:`ModelError` on anything unsafe.
 
     Checks: group indices are 0..n-1; every phase has at least one green and only known
     groups; no two greens of one phase conflict; each intergreen is at least the clearing
-    group's yellow; the conflict relation is symmetric; min green <= max green.
+    group's yellow; the conflict relation is symmetric; min green <= max green; crossing
+    paths name two different known groups.
     """
     groups_t = tuple(sorted(groups, key=lambda g: g.index))
     if not groups_t:
@@ -142,4 +149,10 @@ def intersection_build(
         bad = [k for k in p.letters.values() if k not in ("G", "g")]
         if bad:
             raise ModelError(f"Phase {p.name!r}: green letters must be G or g.")
-    return Intersection(id=id, groups=groups_t, phases=phases_t, intergreen=matrix)
+    paths = frozenset((int(a), int(b)) for a, b in crossing_paths)
+    for a, b in paths:
+        if not (0 <= a < n and 0 <= b < n) or a == b:
+            raise ModelError(f"Crossing paths ({a}, {b}) name an unknown group or the same group.")
+    return Intersection(
+        id=id, groups=groups_t, phases=phases_t, intergreen=matrix, crossing_paths=paths
+    )

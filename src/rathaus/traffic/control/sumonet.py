@@ -10,12 +10,18 @@ from phases in which nothing is green or yellow; both have floors so that a netw
 with careless values does not produce an unsafe intergreen. Pedestrian signals (links
 over a crossing) show no yellow unless the program gives them one; their intergreens
 keep the floors.
+
+The geometry of the junction gives, per signal group, the internal lanes its road users
+take through the junction and which groups' paths cross or merge
+(``Intersection.crossing_paths``): the safety layer holds a green while a cyclist of a
+crossing path is still inside.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lxml import etree
@@ -58,6 +64,10 @@ class NetInfo:
     #: Geographic projection parameters, if the network has them.
     proj: str = ""
     offset: tuple[float, float] = (0.0, 0.0)
+    #: Per traffic light and signal group, the internal lanes its road users take through
+    #: the junction that cyclists may use (where the harness looks for cyclists still
+    #: inside).
+    box_lanes: dict[str, dict[int, tuple[str, ...]]] = field(default_factory=dict)
 
 
 def _parse(path: Path) -> etree._Element:
@@ -123,8 +133,12 @@ def net_read(path: Path | str) -> NetInfo:
     running: dict[str, etree._Element] = {}
     for tl in root.iter("tlLogic"):
         running[tl.get("id", "")] = tl
+    paths, info.box_lanes = _paths(root, crossing_edges)
     for tid, tl in running.items():
         intersection, plan, cycle = _intersection(tid, tl, links.get(tid, {}), ped_links[tid])
+        crossing = _crossing_paths(paths.get(tid, {}), len(intersection.groups))
+        if crossing:
+            intersection = replace(intersection, crossing_paths=crossing)
         info.intersections[tid] = intersection
         info.plans[tid] = plan
         info.cycle_seconds[tid] = cycle
@@ -141,6 +155,108 @@ def net_read(path: Path | str) -> NetInfo:
     if not info.intersections:
         raise ModelError("The network has no traffic lights.")
     return info
+
+
+Point = tuple[float, float]
+
+
+def _shape(text: str | None) -> list[Point]:
+    points = []
+    for pair in (text or "").split():
+        x, _, y = pair.partition(",")
+        try:
+            points.append((float(x), float(y.split(",")[0])))
+        except ValueError:
+            return []
+    return points
+
+
+def _paths(
+    root: etree._Element, crossing_edges: set[str | None]
+) -> tuple[dict[str, dict[int, list[list[Point]]]], dict[str, dict[int, tuple[str, ...]]]]:
+    """Per traffic light and link index: the polylines its road users follow through the
+    junction (a connection's internal lanes one after the other; a pedestrian crossing's
+    lane), and the internal lanes that admit cyclists."""
+    shapes: dict[str, list[Point]] = {}
+    cyclists: set[str] = set()
+    for lane in root.iter("lane"):
+        lid = lane.get("id", "")
+        shapes[lid] = _shape(lane.get("shape"))
+        allow = (lane.get("allow") or "").split()
+        disallow = (lane.get("disallow") or "").split()
+        if ("bicycle" in allow or not allow) and "bicycle" not in disallow:
+            cyclists.add(lid)
+    following: dict[str, str] = {}
+    for conn in root.iter("connection"):
+        if conn.get("from", "").startswith(":") and conn.get("via"):
+            following[f"{conn.get('from')}_{conn.get('fromLane')}"] = conn.get("via", "")
+    paths: dict[str, dict[int, list[list[Point]]]] = defaultdict(lambda: defaultdict(list))
+    box: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for conn in root.iter("connection"):
+        tl, index = conn.get("tl"), conn.get("linkIndex")
+        if not tl or index is None or int(index) < 0 or conn.get("from") in crossing_edges:
+            continue
+        link = int(index)
+        if conn.get("to") in crossing_edges:
+            shape = shapes.get(f"{conn.get('to')}_0", [])
+            if len(shape) >= 2:
+                paths[tl][link].append(shape)
+            continue
+        via = conn.get("via")
+        if not via:
+            continue
+        chain = [via]
+        while chain[-1] in following and following[chain[-1]] not in chain:
+            chain.append(following[chain[-1]])
+        line: list[Point] = []
+        for lane in chain:
+            points = shapes.get(lane, [])
+            line.extend(points[1:] if line and points and points[0] == line[-1] else points)
+        if len(line) >= 2:
+            paths[tl][link].append(line)
+        box[tl][link].extend(lane for lane in chain if lane in cyclists)
+    lanes = {
+        tl: {link: tuple(found) for link, found in links.items() if found}
+        for tl, links in box.items()
+    }
+    return {tl: dict(links) for tl, links in paths.items()}, lanes
+
+
+def _segments_cross(p: Point, q: Point, r: Point, s: Point) -> bool:
+    d = (q[0] - p[0]) * (s[1] - r[1]) - (q[1] - p[1]) * (s[0] - r[0])
+    if abs(d) < 1e-9:
+        return False  # parallel
+    t = ((r[0] - p[0]) * (s[1] - r[1]) - (r[1] - p[1]) * (s[0] - r[0])) / d
+    u = ((r[0] - p[0]) * (q[1] - p[1]) - (r[1] - p[1]) * (q[0] - p[0])) / d
+    eps = 1e-6
+    return -eps <= t <= 1 + eps and -eps <= u <= 1 + eps
+
+
+#: Paths whose ends lie closer than this (metres) merge into one lane.
+MERGE_DISTANCE = 1.0
+
+
+def paths_meet(a: list[Point], b: list[Point]) -> bool:
+    """Whether two paths through a junction cross or end in the same place (merge)."""
+    if math.dist(a[-1], b[-1]) < MERGE_DISTANCE:
+        return True
+    return any(
+        _segments_cross(a[i], a[i + 1], b[k], b[k + 1])
+        for i in range(len(a) - 1)
+        for k in range(len(b) - 1)
+    )
+
+
+def _crossing_paths(paths: dict[int, list[list[Point]]], n: int) -> frozenset[tuple[int, int]]:
+    return frozenset(
+        (a, b)
+        for a in paths
+        for b in paths
+        if a != b
+        and a < n
+        and b < n
+        and any(paths_meet(pa, pb) for pa in paths[a] for pb in paths[b])
+    )
 
 
 def _intersection(

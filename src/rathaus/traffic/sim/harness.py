@@ -356,7 +356,12 @@ def simulate(
                             now=now, lanes=readings, upstream=upstream_now.get(tid, {})
                         )
                         proposal = own.controllers[tid].decide(obs, own.views[tid])
-                        state = layer.step(now, proposal)
+                        inside = (
+                            _cyclists_inside(libsumo, info.box_lanes.get(tid, {}))
+                            if layer.target is not None
+                            else ()
+                        )
+                        state = layer.step(now, proposal, inside)
                         libsumo.trafficlight.setRedYellowGreenState(tid, state)
                 for tid, monitor in monitors.items():
                     shown = libsumo.trafficlight.getRedYellowGreenState(tid)
@@ -400,10 +405,25 @@ def simulate(
                 result.priority[key] += count
         result.priority = dict(result.priority)
         result.metrics["refused_proposals"] = sum(layer.refused for layer in own.layers.values())
+        result.metrics["cyclist_clearance_holds"] = sum(layer.held for layer in own.layers.values())
     result.wall_seconds = time.monotonic() - started
     if progress is not None:
         progress(1.0)
     return result
+
+
+def _cyclists_inside(libsumo: Any, box: dict[int, tuple[str, ...]]) -> list[int]:
+    """The signal groups with a cyclist still on their way through the junction (what
+    video detection over the junction area reports)."""
+    found = []
+    for group, lanes in box.items():
+        if any(
+            libsumo.vehicle.getVehicleClass(vid) == "bicycle"
+            for lane in lanes
+            for vid in libsumo.lane.getLastStepVehicleIDs(lane)
+        ):
+            found.append(group)
+    return found
 
 
 def _read(
