@@ -185,20 +185,27 @@ def test_chart_escapes_names_and_marks_missing_values() -> None:
     assert "n/a" in svg
 
 
+def _cologne1_with(folder: Path, routes: str, *, end: int) -> Path:
+    """A scenario in ``folder``: cologne1's network with the demand ``routes`` (the inside
+    of a routes file), from 0 to ``end`` seconds."""
+    (folder / "net.net.xml").write_bytes((resco("cologne1") / "cologne1.net.xml").read_bytes())
+    (folder / "r.rou.xml").write_text(f"<routes>{routes}</routes>")
+    (folder / "s.sumocfg").write_text(
+        '<configuration><input><net-file value="net.net.xml"/><route-files value="r.rou.xml"/>'
+        f'</input><time><begin value="0"/><end value="{end}"/></time></configuration>'
+    )
+    return folder
+
+
 def test_a_scenario_with_flows_counts_every_planned_vehicle(cache: Path, tmp_path: Path) -> None:
     # cologne1's network with its demand as two flows instead of single trips
-    (tmp_path / "net.net.xml").write_bytes((resco("cologne1") / "cologne1.net.xml").read_bytes())
-    (tmp_path / "r.rou.xml").write_text(
-        "<routes>"
+    folder = _cologne1_with(
+        tmp_path,
         '<flow id="ns" from="28198821#3" to="32038056#0" begin="0" end="300" period="6"/>'
-        '<flow id="ew" from="23429231#1" to="32038051#0" begin="0" end="300" vehsPerHour="720"/>'
-        "</routes>"
+        '<flow id="ew" from="23429231#1" to="32038051#0" begin="0" end="300" vehsPerHour="720"/>',
+        end=400,
     )
-    (tmp_path / "s.sumocfg").write_text(
-        '<configuration><input><net-file value="net.net.xml"/><route-files value="r.rou.xml"/>'
-        '</input><time><begin value="0"/><end value="400"/></time></configuration>'
-    )
-    result = simulate(scenario_load(tmp_path), "adaptive", cache_dir=cache)
+    result = simulate(scenario_load(folder), "adaptive", cache_dir=cache)
     assert result.metrics["vehicles"] == 50 + 60
     assert result.metrics["throughput"] == 110
     assert result.metrics["not_departed"] == 0
@@ -210,22 +217,18 @@ def test_cyclists_still_inside_the_junction_hold_crossing_greens(
     cache: Path, tmp_path: Path
 ) -> None:
     # cologne1 with cyclists on the main streams, as the held-out Ingolstadt network has
-    (tmp_path / "net.net.xml").write_bytes((resco("cologne1") / "cologne1.net.xml").read_bytes())
-    (tmp_path / "r.rou.xml").write_text(
-        '<routes><vType id="bike" vClass="bicycle"/>'
+    folder = _cologne1_with(
+        tmp_path,
+        '<vType id="bike" vClass="bicycle"/>'
         '<flow id="ns" from="28198821#3" to="32038056#0" begin="0" end="400" period="8"/>'
         '<flow id="ew" from="23429231#1" to="32038051#0" begin="0" end="400" period="8"/>'
         '<flow id="bns" type="bike" from="28198821#3" to="32038051#0" begin="0" end="400"'
         ' period="10"/>'
         '<flow id="bew" type="bike" from="23429231#1" to="32038056#0" begin="0" end="400"'
-        ' period="10"/>'
-        "</routes>"
+        ' period="10"/>',
+        end=500,
     )
-    (tmp_path / "s.sumocfg").write_text(
-        '<configuration><input><net-file value="net.net.xml"/><route-files value="r.rou.xml"/>'
-        '</input><time><begin value="0"/><end value="500"/></time></configuration>'
-    )
-    result = simulate(scenario_load(tmp_path), "adaptive", cache_dir=cache)
+    result = simulate(scenario_load(folder), "adaptive", cache_dir=cache)
     assert result.metrics["safety_violations"] == 0
     assert result.metrics["cyclist_clearance_holds"] > 0
     # without cyclists nothing is held
