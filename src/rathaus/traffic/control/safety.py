@@ -76,8 +76,6 @@ class SafetyLayer:
         self.switches = 0
         #: Group-steps in which a green was held for a cyclist still inside the junction.
         self.held = 0
-        #: Groups whose cyclists are still inside the junction (see :meth:`step`).
-        self._inside: frozenset[int] = frozenset()
 
     # -- read-only view for controllers ------------------------------------------------
     @property
@@ -119,7 +117,6 @@ class SafetyLayer:
         if now < self._now:
             raise ValueError("Time must not run backwards.")
         self._now = now
-        self._inside = frozenset(inside)
         phases = self.intersection.phases
         if proposal is not None and not (isinstance(proposal, int) and 0 <= proposal < len(phases)):
             self.refused += 1
@@ -136,7 +133,7 @@ class SafetyLayer:
                 self._start_transition((current + 1) % len(phases), now)
         elif proposal is not None and proposal != self._target:
             self.refused += 1
-        self._advance(now)
+        self._advance(now, inside)
         return self.state()
 
     # -- internals ---------------------------------------------------------------------
@@ -164,7 +161,7 @@ class SafetyLayer:
         self._phase = None
         self._target = target
 
-    def _advance(self, now: float) -> None:
+    def _advance(self, now: float, inside: Collection[int]) -> None:
         inter = self.intersection
         for g, clock in enumerate(self._clocks):
             if clock.signal is Signal.YELLOW and now - clock.since >= inter.groups[g].yellow:
@@ -183,7 +180,7 @@ class SafetyLayer:
             if clock.signal is Signal.YELLOW:
                 continue  # it first has to finish its own yellow
             if all(self._clear_for(c, g, now) for c in range(len(self._clocks)) if c != g):
-                if self._inside and self._cyclist_clearing(g, now):
+                if inside and self._cyclist_clearing(g, inside, now):
                     self.held += 1
                     continue
                 clock.signal = Signal.GREEN
@@ -212,11 +209,11 @@ class SafetyLayer:
                 return False
         return True
 
-    def _cyclist_clearing(self, entering: int, now: float) -> bool:
-        """Whether a cyclist released by a group that recently ended is still inside the
-        junction on a path crossing ``entering``'s (for at most the extension)."""
+    def _cyclist_clearing(self, entering: int, inside: Collection[int], now: float) -> bool:
+        """Whether a cyclist released by a group in ``inside`` that recently ended is still
+        inside the junction on a path crossing ``entering``'s (for at most the extension)."""
         inter = self.intersection
-        for c in self._inside:
+        for c in inside:
             seconds = inter.intergreen.get((c, entering))
             if (
                 seconds is not None

@@ -28,6 +28,9 @@ from lxml import etree
 
 from .model import GroupKind, Intersection, ModelError, Phase, SignalGroup, intersection_build
 
+#: A point of a lane shape (network coordinates, metres).
+Point = tuple[float, float]
+
 MIN_YELLOW = 3.0
 DEFAULT_MIN_GREEN = 5.0
 DEFAULT_MAX_GREEN = 60.0
@@ -96,19 +99,33 @@ def net_read(path: Path | str) -> NetInfo:
             info.offset = (float(off[0]), float(off[1]))
         except (ValueError, IndexError):
             info.offset = (0.0, 0.0)
+    #: Lane shapes and the lanes cyclists may use (for the paths through junctions).
+    shapes: dict[str, list[Point]] = {}
+    cycled: set[str] = set()
     for edge in root.iter("edge"):
         for lane in edge.iter("lane"):
             lid = lane.get("id", "")
             info.lane_length[lid] = float(lane.get("length", "0") or 0)
             info.lane_edge[lid] = edge.get("id", "")
+            shapes[lid] = _shape(lane.get("shape"))
+            allow = (lane.get("allow") or "").split()
+            if ("bicycle" in allow or not allow) and "bicycle" not in (
+                lane.get("disallow") or ""
+            ).split():
+                cycled.add(lid)
     crossing_edges = {e.get("id") for e in root.iter("edge") if e.get("function") == "crossing"}
 
     links: dict[str, dict[int, dict[str, set[str]]]] = defaultdict(
         lambda: defaultdict(lambda: {"in": set(), "out": set()})
     )
     ped_links: dict[str, set[int]] = defaultdict(set)
+    #: The internal lane after an internal lane (a turn that waits inside the junction).
+    following: dict[str, str] = {}
+    signalled: list[etree._Element] = []
     for conn in root.iter("connection"):
         src_edge = conn.get("from", "")
+        if src_edge.startswith(":") and conn.get("via"):
+            following[f"{src_edge}_{conn.get('fromLane')}"] = conn.get("via", "")
         if not src_edge.startswith(":") and not conn.get("to", "").startswith(":"):
             feeder = f"{src_edge}_{conn.get('fromLane')}"
             fed = f"{conn.get('to')}_{conn.get('toLane')}"
@@ -126,6 +143,7 @@ def net_read(path: Path | str) -> NetInfo:
         links[tl][idx]["out"].add(f"{dst}_{conn.get('toLane')}")
         if src in crossing_edges or dst in crossing_edges:
             ped_links[tl].add(idx)
+        signalled.append(conn)
 
     nodes = {j.get("id"): j for j in root.iter("junction")}
     # A traffic light may have several programs (``programID``); SUMO starts with the
@@ -133,7 +151,7 @@ def net_read(path: Path | str) -> NetInfo:
     running: dict[str, etree._Element] = {}
     for tl in root.iter("tlLogic"):
         running[tl.get("id", "")] = tl
-    paths, info.box_lanes = _paths(root, crossing_edges)
+    paths, info.box_lanes = _paths(signalled, crossing_edges, shapes, cycled, following)
     for tid, tl in running.items():
         intersection, plan, cycle = _intersection(tid, tl, links.get(tid, {}), ped_links[tid])
         crossing = _crossing_paths(paths.get(tid, {}), len(intersection.groups))
@@ -157,9 +175,6 @@ def net_read(path: Path | str) -> NetInfo:
     return info
 
 
-Point = tuple[float, float]
-
-
 def _shape(text: str | None) -> list[Point]:
     points = []
     for pair in (text or "").split():
@@ -172,31 +187,21 @@ def _shape(text: str | None) -> list[Point]:
 
 
 def _paths(
-    root: etree._Element, crossing_edges: set[str | None]
+    signalled: list[etree._Element],
+    crossing_edges: set[str | None],
+    shapes: dict[str, list[Point]],
+    cycled: set[str],
+    following: dict[str, str],
 ) -> tuple[dict[str, dict[int, list[list[Point]]]], dict[str, dict[int, tuple[str, ...]]]]:
-    """Per traffic light and link index: the polylines its road users follow through the
-    junction (a connection's internal lanes one after the other; a pedestrian crossing's
-    lane), and the internal lanes that admit cyclists."""
-    shapes: dict[str, list[Point]] = {}
-    cyclists: set[str] = set()
-    for lane in root.iter("lane"):
-        lid = lane.get("id", "")
-        shapes[lid] = _shape(lane.get("shape"))
-        allow = (lane.get("allow") or "").split()
-        disallow = (lane.get("disallow") or "").split()
-        if ("bicycle" in allow or not allow) and "bicycle" not in disallow:
-            cyclists.add(lid)
-    following: dict[str, str] = {}
-    for conn in root.iter("connection"):
-        if conn.get("from", "").startswith(":") and conn.get("via"):
-            following[f"{conn.get('from')}_{conn.get('fromLane')}"] = conn.get("via", "")
+    """Per traffic light and link index, from the signalled connections: the polylines
+    its road users follow through the junction (a connection's internal lanes one after
+    the other; a pedestrian crossing's lane), and its internal lanes that admit cyclists."""
     paths: dict[str, dict[int, list[list[Point]]]] = defaultdict(lambda: defaultdict(list))
     box: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for conn in root.iter("connection"):
-        tl, index = conn.get("tl"), conn.get("linkIndex")
-        if not tl or index is None or int(index) < 0 or conn.get("from") in crossing_edges:
+    for conn in signalled:
+        tl, link = conn.get("tl", ""), int(conn.get("linkIndex", "-1"))
+        if conn.get("from") in crossing_edges:
             continue
-        link = int(index)
         if conn.get("to") in crossing_edges:
             shape = shapes.get(f"{conn.get('to')}_0", [])
             if len(shape) >= 2:
@@ -214,7 +219,7 @@ def _paths(
             line.extend(points[1:] if line and points and points[0] == line[-1] else points)
         if len(line) >= 2:
             paths[tl][link].append(line)
-        box[tl][link].extend(lane for lane in chain if lane in cyclists)
+        box[tl][link].extend(lane for lane in chain if lane in cycled)
     lanes = {
         tl: {link: tuple(found) for link, found in links.items() if found}
         for tl, links in box.items()
@@ -236,7 +241,7 @@ def _segments_cross(p: Point, q: Point, r: Point, s: Point) -> bool:
 MERGE_DISTANCE = 1.0
 
 
-def paths_meet(a: list[Point], b: list[Point]) -> bool:
+def _paths_meet(a: list[Point], b: list[Point]) -> bool:
     """Whether two paths through a junction cross or end in the same place (merge)."""
     if math.dist(a[-1], b[-1]) < MERGE_DISTANCE:
         return True
@@ -248,15 +253,14 @@ def paths_meet(a: list[Point], b: list[Point]) -> bool:
 
 
 def _crossing_paths(paths: dict[int, list[list[Point]]], n: int) -> frozenset[tuple[int, int]]:
-    return frozenset(
-        (a, b)
-        for a in paths
-        for b in paths
-        if a != b
-        and a < n
-        and b < n
-        and any(paths_meet(pa, pb) for pa in paths[a] for pb in paths[b])
-    )
+    """Both orders of every pair of groups (below ``n``) whose paths meet."""
+    links = sorted(link for link in paths if link < n)
+    found: set[tuple[int, int]] = set()
+    for i, a in enumerate(links):
+        for b in links[i + 1 :]:
+            if any(_paths_meet(pa, pb) for pa in paths[a] for pb in paths[b]):
+                found |= {(a, b), (b, a)}
+    return frozenset(found)
 
 
 def _intersection(
