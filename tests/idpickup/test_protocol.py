@@ -317,3 +317,27 @@ def test_signing_is_the_documented_canonical_form() -> None:
         "n",
         "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
     ]
+
+
+def test_a_request_sent_to_another_municipality_spends_nothing(
+    client: Client,
+    other_client: Client,
+    other_municipality: Any,
+    device: TerminalClient,
+    terminal: Terminal,
+) -> None:
+    """A terminal's signed request is bound to the path, not the host. Sent to another
+    municipality's address, it must be refused like an unknown device without storing its
+    nonce or touching the terminal, so the genuine request still goes through at home."""
+    path = DEVICE_PATH + "heartbeat/"
+    body = json.dumps({"camera_ok": True}).encode()
+    headers = device.signed_headers(path, body)
+    elsewhere = other_client.post(path, data=body, content_type="application/json", headers=headers)
+    assert elsewhere.status_code == 401
+    assert elsewhere.json()["error"]["code"] == "device_auth_failed"
+    assert DeviceNonce.objects.count() == 0
+    terminal.refresh_from_db()
+    assert terminal.last_seen_at is None
+    home = client.post(path, data=body, content_type="application/json", headers=headers)
+    assert home.status_code == 200
+    assert DeviceNonce.objects.filter(terminal=terminal).count() == 1

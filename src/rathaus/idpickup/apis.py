@@ -31,6 +31,7 @@ class DeviceSignatureAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, Terminal] | None:
         meta = request._request.META
         terminal = services.device_request_authenticate(
+            municipality=request_municipality(request._request),
             device_id=str(meta.get(signing.DEVICE_HEADER, "")),
             timestamp=str(meta.get(signing.TIMESTAMP_HEADER, "")),
             nonce=str(meta.get(signing.NONCE_HEADER, "")),
@@ -39,8 +40,6 @@ class DeviceSignatureAuthentication(BaseAuthentication):
             path=request._request.get_full_path(),
             body=request._request.body,
         )
-        if terminal.municipality_id != request_municipality(request._request).pk:
-            raise services.DeviceAuthFailed()
         from django.contrib.auth.models import AnonymousUser
 
         return AnonymousUser(), terminal

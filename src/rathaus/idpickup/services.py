@@ -656,6 +656,7 @@ def terminal_key(*, terminal: Terminal) -> str:
 
 def device_request_authenticate(
     *,
+    municipality: Municipality,
     device_id: str,
     timestamp: str,
     nonce: str,
@@ -665,12 +666,14 @@ def device_request_authenticate(
     body: bytes,
     now: datetime | None = None,
 ) -> Terminal:
-    """Check a terminal's signed request: known device, fresh timestamp, unused nonce,
-    valid HMAC. The nonce is stored (and the request thereby spent) before any work."""
+    """Check a terminal's signed request: a device of ``municipality`` (the address the
+    request was sent to), fresh timestamp, unused nonce, valid HMAC. The nonce is stored
+    (and the request thereby spent) before any work; a terminal of another municipality
+    is unknown here, so a request sent to the wrong address spends nothing."""
     now = now or timezone.now()
     terminal = (
         Terminal.objects.select_related("municipality", "location")
-        .filter(device_id=device_id[:40], active=True)
+        .filter(municipality=municipality, device_id=device_id[:40], active=True)
         .first()
         if device_id
         else None
