@@ -54,71 +54,63 @@ def _cost(libsumo: Any) -> float:
     return total + len(libsumo.simulation.getPendingVehicles())
 
 
+class _Chosen:
+    """A controller whose next proposal can be replaced once (the safety layer still
+    checks it)."""
+
+    UNSET = object()
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.choice: Any = self.UNSET
+
+    def decide(self, obs: Any, layer: Any) -> int | None:
+        proposal = self.inner.decide(obs, layer)
+        if self.choice is not self.UNSET:
+            proposal, self.choice = self.choice, self.UNSET
+        return proposal  # type: ignore[no-any-return]
+
+
 def run(folder: Path, seed: int, horizon: float, oracle: bool) -> dict[str, Any]:
     """One hour of ``folder`` with the adaptive controller (without bus priority), with or
     without the perfect-foresight choice at each decision."""
     import libsumo  # type: ignore[import-untyped]
 
-    from rathaus.traffic.control.observe import Observation
     from rathaus.traffic.sim import harness
     from rathaus.traffic.sim.scenario import scenario_load
 
     scenario = scenario_load(folder)
     info = harness.net_read(scenario.net)
     own = harness._Own(info, "adaptive_nopriority", False, scenario.begin)
+    chosen = {tid: _Chosen(controller) for tid, controller in own.controllers.items()}
+    own.controllers.update(chosen)
     with tempfile.TemporaryDirectory(prefix="rathaus-oracle-") as tmp:
         det_file, area, loop = harness._detector_file(info, Path(tmp))
         libsumo.start(
-            [
-                "sumo",
-                "--net-file",
-                str(scenario.net),
-                "--route-files",
-                ",".join(str(p) for p in scenario.routes),
-                "--additional-files",
-                ",".join([*(str(p) for p in scenario.additional), str(det_file)]),
-                "--begin",
-                str(scenario.begin),
-                "--end",
-                str(scenario.end),
-                "--no-step-log",
-                "--no-warnings",
-                "--seed",
-                str(seed),
-                "--time-to-teleport",
-                "300",
-            ]
+            harness.sumo_command(
+                scenario.net,
+                scenario,
+                [*scenario.additional, det_file],
+                end=scenario.end,
+                seed=seed,
+            )
         )
 
-        def step(state: Any, gaps: dict[str, float], now: float, force: dict[str, Any]) -> None:
-            readings = harness._read(libsumo, area, loop, gaps, 1.0)
-            upstream = harness._upstream(state, readings)
-            for tid, layer in state.layers.items():
-                obs = Observation(now=now, lanes=readings, upstream=upstream.get(tid, {}))
-                proposal = state.controllers[tid].decide(obs, state.views[tid])
-                if tid in force:
-                    proposal = force[tid]
-                inside = (
-                    harness._cyclists_inside(libsumo, info.box_lanes.get(tid, {}))
-                    if layer.target is not None
-                    else ()
-                )
-                libsumo.trafficlight.setRedYellowGreenState(tid, layer.step(now, proposal, inside))
+        def step(gaps: dict[str, float], now: float) -> None:
+            harness.control_step(libsumo, own, harness._read(libsumo, area, loop, gaps, 1.0), now)
             libsumo.simulationStep()
 
-        def rollout(now: float, gaps: dict[str, float], force: dict[str, Any]) -> float:
-            """Cost of ``force`` now and the controller afterwards, in a forked copy."""
+        def rollout(now: float, gaps: dict[str, float], tid: str, choice: int | None) -> float:
+            """Cost of ``choice`` now and the controller afterwards, in a forked copy."""
             read, write = os.pipe()
             pid = os.fork()
             if pid == 0:  # the copy: carry the choice out, report, vanish without cleanup
                 os.close(read)
                 try:
+                    chosen[tid].choice = choice
                     cost, t = 0.0, now
-                    step(own, gaps, t, force)
-                    t += 1
-                    cost += _cost(libsumo)
                     while t < min(now + horizon, scenario.end):
-                        step(own, gaps, t, {})
+                        step(gaps, t)
                         t += 1
                         cost += _cost(libsumo)
                     os.write(write, repr(cost).encode())
@@ -138,20 +130,17 @@ def run(folder: Path, seed: int, horizon: float, oracle: bool) -> dict[str, Any]
         try:
             now = libsumo.simulation.getTime()
             while now < scenario.end:
-                force: dict[str, Any] = {}
                 if oracle:
                     for tid, layer in own.layers.items():
                         if layer.target is not None or layer.phase is None:
                             continue
                         if not layer.can_switch(now):
                             continue
-                        controller = own.controllers[tid]
-                        candidates = controller._candidates[layer.phase]
-                        choices = [None, *candidates]
-                        costs = [rollout(now, gaps, {**force, tid: c}) for c in choices]
-                        force[tid] = choices[costs.index(min(costs))]
+                        choices = [None, *chosen[tid].inner._candidates[layer.phase]]
+                        costs = [rollout(now, gaps, tid, c) for c in choices]
+                        chosen[tid].choice = choices[costs.index(min(costs))]
                         decisions += 1
-                step(own, gaps, now, force)
+                step(gaps, now)
                 total += _cost(libsumo)
                 now = libsumo.simulation.getTime()
         finally:

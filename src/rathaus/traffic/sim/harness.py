@@ -299,31 +299,20 @@ def simulate(
         )
         det_file, area, loop = _detector_file(info, tmp)
         trip_file = tmp / "tripinfo.xml"
-        additional = [str(p) for p in scenario.additional] + [str(det_file)]
-        args = [
-            "sumo",
-            "--net-file",
-            str(net),
-            "--route-files",
-            ",".join(str(p) for p in scenario.routes),
-            "--additional-files",
-            ",".join(additional),
-            "--begin",
-            str(scenario.begin),
-            "--end",
-            str(end),
-            "--tripinfo-output",
-            str(trip_file),
-            "--tripinfo-output.write-unfinished",
-            "--device.emissions.probability",
-            "1",
-            "--no-step-log",
-            "--no-warnings",
-            "--seed",
-            str(seed),
-            "--time-to-teleport",
-            "300",
-        ]
+        args = sumo_command(
+            net,
+            scenario,
+            [*scenario.additional, det_file],
+            end=end,
+            seed=seed,
+            extra=(
+                "--tripinfo-output",
+                str(trip_file),
+                "--tripinfo-output.write-unfinished",
+                "--device.emissions.probability",
+                "1",
+            ),
+        )
         libsumo.start(args)
         monitors = {tid: SafetyMonitor(i) for tid, i in info.intersections.items()}
         incoming = sorted(
@@ -348,21 +337,9 @@ def simulate(
                 readings = _read(libsumo, area, loop, gaps, 1.0)
                 states: dict[str, str] = {}
                 if own is not None:
-                    upstream_now = _upstream(own, readings)
                     if own.arbiters:
                         _bus_requests(libsumo, own, buses, bus_target, now)
-                    for tid, layer in own.layers.items():
-                        obs = Observation(
-                            now=now, lanes=readings, upstream=upstream_now.get(tid, {})
-                        )
-                        proposal = own.controllers[tid].decide(obs, own.views[tid])
-                        inside = (
-                            _cyclists_inside(libsumo, info.box_lanes.get(tid, {}))
-                            if layer.target is not None
-                            else ()
-                        )
-                        state = layer.step(now, proposal, inside)
-                        libsumo.trafficlight.setRedYellowGreenState(tid, state)
+                    control_step(libsumo, own, readings, now)
                 for tid, monitor in monitors.items():
                     shown = libsumo.trafficlight.getRedYellowGreenState(tid)
                     states[tid] = shown
@@ -410,6 +387,54 @@ def simulate(
     if progress is not None:
         progress(1.0)
     return result
+
+
+def sumo_command(
+    net: Path,
+    scenario: Scenario,
+    additional: Collection[Path],
+    *,
+    end: float,
+    seed: int,
+    extra: Collection[str] = (),
+) -> list[str]:
+    """The command line every run starts SUMO with (``extra``: outputs)."""
+    return [
+        "sumo",
+        "--net-file",
+        str(net),
+        "--route-files",
+        ",".join(str(p) for p in scenario.routes),
+        "--additional-files",
+        ",".join(str(p) for p in additional),
+        "--begin",
+        str(scenario.begin),
+        "--end",
+        str(end),
+        *extra,
+        "--no-step-log",
+        "--no-warnings",
+        "--seed",
+        str(seed),
+        "--time-to-teleport",
+        "300",
+    ]
+
+
+def control_step(libsumo: Any, own: _Own, readings: dict[str, LaneReading], now: float) -> None:
+    """One second of own control: every controller proposes, its safety layer decides
+    (holding a crossing green while a cyclist is still inside the junction), SUMO shows
+    the layer's state."""
+    upstream_now = _upstream(own, readings)
+    for tid, layer in own.layers.items():
+        obs = Observation(now=now, lanes=readings, upstream=upstream_now.get(tid, {}))
+        proposal = own.controllers[tid].decide(obs, own.views[tid])
+        inside = (
+            _cyclists_inside(libsumo, own.info.box_lanes.get(tid, {}))
+            if layer.target is not None
+            else ()
+        )
+        libsumo.trafficlight.setRedYellowGreenState(tid, layer.step(now, proposal, inside))
 
 
 def _cyclists_inside(libsumo: Any, box: dict[int, tuple[str, ...]]) -> list[int]:
