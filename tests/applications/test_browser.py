@@ -6,7 +6,6 @@ arrives in the Postfach; the citizen retrieves it; the next day the delivery rec
 it as delivered on that day."""
 
 import re
-import zlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from tests.applications.conftest import (
     CASE_WORKER_PERMISSIONS,
     DOG_TAX_FEES,
     PDF_BYTES,
+    pdf_text,
     published,
 )
 from tests.applications.factories import ServiceFactory, full_schema
@@ -62,12 +62,6 @@ def _logout(page: Any) -> None:
 
 def _worker() -> None:
     call_command("db_worker", batch=True, interval=0, verbosity=0)
-
-
-def _pdf_text(content: bytes) -> str:
-    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S)
-    text = "".join(zlib.decompress(s).decode("latin-1") for s in streams)
-    return "".join(re.findall(r"\((.*?)\)\s*Tj", text))
 
 
 @pytest.fixture
@@ -198,7 +192,7 @@ def test_the_whole_path_of_an_online_application(
     receipt = page.request.get(
         base + page.locator('main a[href*="/dokumente/"]').get_attribute("href")
     )
-    assert application.reference in _pdf_text(receipt.body())
+    assert application.reference in pdf_text(receipt.body())
     _logout(page)
 
     # The case worker finds the task, looks at the application, asks for a document
@@ -255,7 +249,7 @@ def test_the_whole_path_of_an_online_application(
     attachment = page.request.get(
         base + page.locator('main a[href*="/anhang/"]').first.get_attribute("href")
     )
-    assert application.reference in _pdf_text(attachment.body())
+    assert application.reference in pdf_text(attachment.body())
     delivery = Delivery.objects.get(message_id=application.notice_message_id)
     retrieved = delivery.retrieved_at
     assert retrieved is not None

@@ -2,8 +2,6 @@
 requested (with reminders, time travel), supplied, decided, the notice made and delivered
 to the Postfach (or marked for the post), status e-mails at a real SMTP server."""
 
-import re
-import zlib
 from datetime import timedelta
 from typing import Any
 
@@ -18,22 +16,17 @@ from rathaus.postfach.models import Delivery, Message
 from rathaus.postfach.services import message_open
 from rathaus.workflow import services as workflow
 from rathaus.workflow.models import Timer
-from tests.applications.conftest import open_task, pdf, run_jobs, run_worker, submitted_simple
+from tests.applications.conftest import (
+    open_task,
+    pdf,
+    pdf_text,
+    run_jobs,
+    run_worker,
+    submitted_simple,
+)
 from tests.conftest import SmtpSink
 
 pytestmark = pytest.mark.django_db
-
-
-def pdf_text(content: bytes) -> str:
-    """The text of a PDF made with core fonts: its (decompressed) content streams."""
-    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S)
-    text = []
-    for stream in streams:
-        try:
-            text.append(zlib.decompress(stream).decode("latin-1"))
-        except zlib.error:
-            text.append(stream.decode("latin-1"))
-    return "".join(re.findall(r"\((.*?)\)\s*Tj", "".join(text)))
 
 
 def check(clerk: User, application: Application, **data: object) -> None:

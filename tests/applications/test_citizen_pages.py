@@ -18,10 +18,10 @@ from tests.applications.conftest import (
     FULL_PAGE_1,
     FULL_PAGE_2,
     pdf,
+    pdf_text,
     sign_in,
     submitted_simple,
 )
-from tests.applications.test_case import pdf_text
 
 pytestmark = pytest.mark.django_db
 
