@@ -146,9 +146,21 @@ def scenario_build(name: str, game: Path, into: Path) -> Path:
     return folder
 
 
-def main() -> int:
+def traffic_var_dir() -> Path:
+    """Where SUMO's rebuilt networks and the held-out scenarios are kept."""
+    return Path(os.environ.get("RATHAUS_VAR_DIR", REPO_DIR / "var")) / "traffic"
+
+
+def held_out(name: str) -> Path:
+    """The scenario folder of the held-out network ``name``, built from the installed
+    eclipse-sumo."""
     import sumo
 
+    game = Path(sumo.__file__).resolve().parent / "tools" / "game"
+    return scenario_build(name, game, traffic_var_dir() / "heldout")
+
+
+def main() -> int:
     from rathaus.traffic.sim.evaluate import evaluate
     from rathaus.traffic.sim.scenario import BUILTINS, scenario_load
 
@@ -161,9 +173,8 @@ def main() -> int:
     args = parser.parse_args()
     seeds = list(dict.fromkeys(int(s) for s in args.seeds.split(",")))  # each seed once
 
-    game = Path(sumo.__file__).resolve().parent / "tools" / "game"
-    var = Path(os.environ.get("RATHAUS_VAR_DIR", REPO_DIR / "var")) / "traffic"
-    folders = [scenario_build(name, game, var / "heldout") for name in SCENARIOS]
+    var = traffic_var_dir()
+    folders = [held_out(name) for name in SCENARIOS]
     scenarios = [scenario_load(folder) for folder in folders]
     controllers = (*CONTROLLERS, *BUILTINS)
     started = time.monotonic()

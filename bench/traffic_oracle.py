@@ -158,16 +158,9 @@ def main() -> int:
     args = parser.parse_args()
     seeds = list(dict.fromkeys(int(s) for s in args.seeds.split(",")))
 
-    from traffic_heldout import SCENARIOS, scenario_build
+    from traffic_heldout import SCENARIOS, held_out
 
-    if args.scenario in SCENARIOS:
-        import sumo
-
-        game = Path(sumo.__file__).resolve().parent / "tools" / "game"
-        var = Path(os.environ.get("RATHAUS_VAR_DIR", REPO_DIR / "var")) / "traffic"
-        folder = scenario_build(args.scenario, game, var / "heldout")
-    else:
-        folder = Path(args.scenario)
+    folder = held_out(args.scenario) if args.scenario in SCENARIOS else Path(args.scenario)
     started = time.monotonic()
     rows = []
     for seed in seeds:
