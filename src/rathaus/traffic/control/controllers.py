@@ -146,6 +146,18 @@ class AdaptiveSettings:
     spillback: float = 0.85
 
 
+@dataclass(frozen=True)
+class Plan:
+    """One decision of :class:`Adaptive`: the ``proposal`` for the safety layer; ``ending``,
+    the phase the rule ends the running green for when it ends it (``None`` when no other
+    phase waits); ``forced``, when a rule other than the keep-or-end comparison decided
+    (a starving lane, the maximum green)."""
+
+    proposal: int | None
+    ending: int | None = None
+    forced: bool = False
+
+
 class Adaptive:
     """Delay-minimising control with lookahead and coordination.
 
@@ -386,14 +398,19 @@ class Adaptive:
         return [j for j in self._serving[lane] if j != phase and lane in self._protected[j]]
 
     def decide(self, obs: Observation, layer: LayerView) -> int | None:
+        return self.plan(obs, layer).proposal
+
+    def plan(self, obs: Observation, layer: LayerView) -> Plan:
+        """The rule's decision, with the phase it would end the green for when it keeps it
+        (what a look-ahead may weigh against keeping, see ``bench/traffic_rollout.py``)."""
         phase = layer.phase
         now = obs.now
         self._observe(obs, phase)
         if phase is None or not layer.can_switch(now):
-            return None
+            return Plan(None)
         starved = self._starved(obs, phase)
         if starved is not None:
-            return starved
+            return Plan(starved, forced=True)
         # the candidate serving most vehicles per second, intergreens there and back
         # included, over its best horizon
         best, served, span = None, 0.0, 1.0
@@ -420,21 +437,22 @@ class Adaptive:
         if best is None:
             # nobody else waits: rest in green (the layer still ends it at max green)
             if at_max and self._candidates[phase]:
-                return self._candidates[phase][0]
-            return None
+                return Plan(self._candidates[phase][0], forced=True)
+            return Plan(None)
         if at_max:
-            return self._lagging(obs, phase, best, served, span)
+            return Plan(self._lagging(obs, phase, best, served, span), forced=True)
         # keep while, for some horizon t, the running phase's vehicles served by then
         # would lose more by waiting for ``best`` and the way back than ``best``'s
         # vehicles (and those arriving meanwhile) lose by waiting t
+        ending = self._lagging(obs, phase, best, served, span)
         flow = self.flow(best)
         kept = 0.0
         for t, weight in self.crossings(obs, phase, start=0.0, running=green):
             kept += weight
             t = max(t, self.settings.headway)  # a vehicle needs a headway of green
             if kept * span > t * (served + flow * t / 2):
-                return None
-        return self._lagging(obs, phase, best, served, span)
+                return Plan(None, ending=ending)
+        return Plan(ending, ending=ending)
 
     def _standing(self, obs: Observation, lanes: Collection[str]) -> list[str]:
         """The lanes among ``lanes`` with a queue that has not discharged for a while
