@@ -11,6 +11,7 @@ from rathaus.traffic.control.controllers import (
     FixedTime,
     GapActuated,
     MaxPressure,
+    Plan,
 )
 from rathaus.traffic.control.model import (
     GroupKind,
@@ -169,48 +170,28 @@ def test_adaptive_predicts_queue_discharge_and_tracked_arrivals() -> None:
 
 
 def test_adaptive_keeps_a_discharging_queue_and_cuts_a_trickle() -> None:
+    """``plan`` also names the phase the green would end for (what a look-ahead weighs)."""
     intersection = cross()
     layer, now = running(intersection, 0, 10.0)
     view = LayerView(layer)
     waiting = LaneReading(queue=4, vehicles=4, gap=50)
-    saturated = Observation(
-        now=now,
-        lanes={"n_0": LaneReading(queue=8, vehicles=8, gap=0), "e_0": waiting},
-    )
-    assert Adaptive(intersection).decide(saturated, view) is None
-    trickle = Observation(
-        now=now,
-        lanes={"n_0": LaneReading(vehicles=1, gap=6, arrivals=(25.0,)), "e_0": waiting},
-    )
-    assert Adaptive(intersection).decide(trickle, view) == 1
-    # nobody waits elsewhere: the green rests where it is
-    alone = Observation(now=now, lanes={"n_0": LaneReading(vehicles=1, gap=6, arrivals=(25.0,))})
-    assert Adaptive(intersection).decide(alone, view) is None
-
-
-def test_adaptive_plan_names_the_phase_a_kept_green_would_end_for() -> None:
-    intersection = cross()
-    layer, now = running(intersection, 0, 10.0)
-    view = LayerView(layer)
-    waiting = LaneReading(queue=4, vehicles=4, gap=50)
-    kept = Observation(
-        now=now, lanes={"n_0": LaneReading(queue=8, vehicles=8, gap=0), "e_0": waiting}
-    )
-    plan = Adaptive(intersection).plan(kept, view)
-    assert (plan.proposal, plan.ending, plan.forced) == (None, 1, False)
-    ended = Observation(
-        now=now, lanes={"n_0": LaneReading(vehicles=1, gap=6, arrivals=(25.0,)), "e_0": waiting}
-    )
-    plan = Adaptive(intersection).plan(ended, view)
-    assert (plan.proposal, plan.ending, plan.forced) == (1, 1, False)
-    # nobody waits elsewhere: nothing to end the green for
-    alone = Observation(now=now, lanes={"n_0": LaneReading(vehicles=1, gap=6, arrivals=(25.0,))})
-    assert Adaptive(intersection).plan(alone, view).ending is None
+    trickling = LaneReading(vehicles=1, gap=6, arrivals=(25.0,))
+    cases = [
+        # a discharging queue keeps its green; the waiting phase would follow
+        ({"n_0": LaneReading(queue=8, vehicles=8, gap=0), "e_0": waiting}, Plan(None, 1)),
+        # a trickle does not
+        ({"n_0": trickling, "e_0": waiting}, Plan(1, 1)),
+        # nobody waits elsewhere: the green rests where it is
+        ({"n_0": trickling}, Plan(None, None)),
+    ]
+    for lanes, expected in cases:
+        obs = Observation(now=now, lanes=lanes)
+        assert Adaptive(intersection).plan(obs, view) == expected
+        assert Adaptive(intersection).decide(obs, view) == expected.proposal
     # a lane that waited too long decides, not the comparison
     starving = Adaptive(intersection, AdaptiveSettings(max_wait=5.0))
     starving.plan(Observation(now=0.0, lanes={"e_0": waiting}), view)
-    plan = starving.plan(Observation(now=now, lanes={"e_0": waiting}), view)
-    assert (plan.proposal, plan.forced) == (1, True)
+    assert starving.plan(Observation(now=now, lanes={"e_0": waiting}), view) == Plan(1, forced=True)
 
 
 def test_adaptive_protects_a_standing_permissive_turn_only_when_it_is_blocked() -> None:
