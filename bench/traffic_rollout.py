@@ -221,7 +221,9 @@ def _run(job: tuple[str, Path, int, bool]) -> tuple[str, int, bool, float, float
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default=",".join(("braunschweig", *RESCO, "cross")))
+    parser.add_argument(
+        "--scenarios", default=",".join(("braunschweig", *RESCO, "cross", "square"))
+    )
     parser.add_argument("--seeds", default="42,1")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
