@@ -205,14 +205,26 @@ def _folder(name: str) -> Path:
     return held_out(name)
 
 
-def _run(job: tuple[str, Path, int, bool]) -> tuple[str, int, bool, float, float]:
-    name, folder, seed, rollout = job
+def _plain_above(limit: int) -> Any:
+    """A factory: the rollout at junctions with at most ``limit`` phases (0: all), the
+    plain rule elsewhere."""
+
+    def make(intersection: Intersection, plan: Any) -> Adaptive:
+        if limit and len(intersection.phases) > limit:
+            return Adaptive(intersection)
+        return Rollout(intersection)
+
+    return make
+
+
+def _run(job: tuple[str, Path, int, bool, int]) -> tuple[str, int, bool, float, float]:
+    name, folder, seed, rollout, max_phases = job
     from rathaus.traffic.control import controllers
     from rathaus.traffic.sim.harness import simulate
     from rathaus.traffic.sim.scenario import scenario_load
 
     if rollout:
-        controllers.CONTROLLERS["adaptive"] = lambda i, plan: Rollout(i)
+        controllers.CONTROLLERS["adaptive"] = _plain_above(max_phases)
     started = time.monotonic()
     cache = Path(os.environ.get("RATHAUS_VAR_DIR", REPO_DIR / "var")) / "traffic" / "builtin"
     result = simulate(scenario_load(folder), "adaptive_nopriority", cache_dir=cache, seed=seed)
@@ -227,11 +239,22 @@ def main() -> int:
     parser.add_argument("--seeds", default="42,1")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--max-phases",
+        type=int,
+        default=0,
+        help="roll out only at junctions with at most this many phases (0: at all)",
+    )
     args = parser.parse_args()
     seeds = list(dict.fromkeys(int(s) for s in args.seeds.split(",")))
     names = [n for n in args.scenarios.split(",") if n]
     folders = {name: _folder(name) for name in names}  # built once, before the workers
-    jobs = [(n, folders[n], seed, r) for n in names for r in (False, True) for seed in seeds]
+    jobs = [
+        (n, folders[n], seed, r, args.max_phases)
+        for n in names
+        for r in (False, True)
+        for seed in seeds
+    ]
     started = time.monotonic()
     delays: dict[tuple[str, bool], dict[int, float]] = {}
     context = multiprocessing.get_context("spawn")
@@ -263,6 +286,7 @@ def main() -> int:
         "commit": git_commit(),
         "machine": machine(),
         "seeds": seeds,
+        "max_phases": args.max_phases,
         "scenarios": rows,
         "wall_seconds": round(time.monotonic() - started, 1),
     }
