@@ -10,10 +10,20 @@ installed eclipse-sumo, EPL-2.0, read from there, never copied):
   (``fkk_in``), 2,475 vehicles an hour, more than they can carry (oversaturated);
 * ``cross``: a synthetic four-arm intersection with left-turn lanes (``cross``);
 * ``square``: a synthetic grid of four two-phase junctions with fire brigade, police and
-  ambulance runs among 2,730 vehicles an hour (``square``; added 2026-11-29 after the
-  controllers, so it was never looked at while they were designed).
+  ambulance runs among 2,730 vehicles an hour (``square``);
+* ``corridor``: three signals in a row, a green-wave experiment, 2,408 vehicles an hour
+  (``corridor``);
+* ``grid6``: a synthetic grid of six junctions fed far beyond its capacity, 7,320 vehicles
+  an hour of which more than half cannot enter within the hour (``grid6``, a game of
+  clearing a jam).
 
-Their demand is SUMO's (periodic flows written for a signal game), the networks keep one
+``square``, ``corridor`` and ``grid6`` were added on 2026-11-29, after the controllers,
+so they were never looked at while those were designed.
+
+Their demand is SUMO's (flows written for a signal game). Where those depart at random
+(``corridor``, ``grid6``), one draw (duarouter, seed 42) expanded into vehicles is the
+demand of every run, so that vehicles that never depart are counted and every controller
+and seed sees the same traffic; the seeds then vary the drivers. The networks keep one
 program per phase for the game's manual switching, so every traffic light gets a static
 program rebuilt by netconvert (``--tls.rebuild``) as the scenario's plan; SUMO's
 actuated and delay-based programs are rebuilt from that as in ``bench/traffic.py``.
@@ -56,7 +66,11 @@ SCENARIOS = {
     "ingolstadt": ("fkk_in/ingolstadt.net.xml.gz", "fkk_in/fkk_in.rou.xml"),
     "cross": ("cross/cross.net.xml", "cross/cross.rou.xml"),
     "square": ("square/square.net.xml", "square/square.rou.xml"),
+    "corridor": ("corridor/corridor.net.xml", "corridor/corridor.rou.xml"),
+    "grid6": ("grid6/grid6.net.xml", "grid6/grid6.rou.xml"),
 }
+#: Seed of the one draw of random flows (as ``bench/traffic.py``'s SUMO seed).
+DEMAND_SEED = 42
 CONTROLLERS = ("actuated", "max_pressure", "adaptive")
 #: Two-sided 97.5 % quantiles of Student's t by degrees of freedom (95 % intervals).
 T_975 = {
@@ -141,13 +155,48 @@ def scenario_build(name: str, game: Path, into: Path) -> Path:
         timeout=300,
     )
     source.unlink()
-    shutil.copyfile(game / routes, folder / "routes.rou.xml")
+    if random_flows(game / routes):
+        subprocess.run(
+            [
+                sumo_binary("duarouter"),
+                "--net-file",
+                str(folder / "net.net.xml"),
+                "--route-files",
+                str(game / routes),
+                "--seed",
+                str(DEMAND_SEED),
+                "--begin",
+                "0",
+                "--end",
+                "3600",
+                "--no-warnings",
+                "--output-file",
+                str(folder / "routes.rou.xml"),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    else:
+        shutil.copyfile(game / routes, folder / "routes.rou.xml")
     (folder / f"{name}.sumocfg").write_text(
         '<configuration><input><net-file value="net.net.xml"/>'
         '<route-files value="routes.rou.xml"/></input>'
         '<time><begin value="0"/><end value="3600"/></time></configuration>\n'
     )
     return folder
+
+
+def random_flows(routes: Path) -> bool:
+    """Whether the route file has flows that depart at random (``probability`` or an
+    exponential ``period``)."""
+    from lxml import etree
+
+    for _, elem in etree.iterparse(str(routes), tag="{*}flow", resolve_entities=False):
+        if elem.get("probability") is not None or "exp(" in (elem.get("period") or ""):
+            return True
+        elem.clear()
+    return False
 
 
 def traffic_var_dir() -> Path:
