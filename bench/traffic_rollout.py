@@ -93,7 +93,7 @@ class Rollout(Adaptive):
             arrivals = obs.lane(lane).arrivals
             if arrivals:
                 self._entry[lane] = max(self._entry.get(lane, 0.0), arrivals[-1])
-        plan: Plan = self.plan(obs, layer)
+        plan: Plan = self.plan(obs, layer, alternative=True)
         if plan.forced or plan.ending is None or layer.phase is None:
             return plan.proposal
         other = plan.ending if plan.proposal is None else None
@@ -226,7 +226,9 @@ def _run(job: tuple[str, Path, int, bool, int]) -> tuple[str, int, bool, float, 
     if rollout:
         controllers.CONTROLLERS["adaptive"] = _plain_above(max_phases)
     started = time.monotonic()
-    cache = Path(os.environ.get("RATHAUS_VAR_DIR", REPO_DIR / "var")) / "traffic" / "builtin"
+    from traffic_heldout import traffic_var_dir
+
+    cache = traffic_var_dir()  # SUMO's rebuilt programs, shared with traffic_heldout.py
     result = simulate(scenario_load(folder), "adaptive_nopriority", cache_dir=cache, seed=seed)
     return name, seed, rollout, float(result.metrics["mean_delay"]), time.monotonic() - started
 

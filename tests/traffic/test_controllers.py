@@ -186,7 +186,7 @@ def test_adaptive_keeps_a_discharging_queue_and_cuts_a_trickle() -> None:
     ]
     for lanes, expected in cases:
         obs = Observation(now=now, lanes=lanes)
-        assert Adaptive(intersection).plan(obs, view) == expected
+        assert Adaptive(intersection).plan(obs, view, alternative=True) == expected
         assert Adaptive(intersection).decide(obs, view) == expected.proposal
     # a lane that waited too long decides, not the comparison
     starving = Adaptive(intersection, AdaptiveSettings(max_wait=5.0))

@@ -400,9 +400,11 @@ class Adaptive:
     def decide(self, obs: Observation, layer: LayerView) -> int | None:
         return self.plan(obs, layer).proposal
 
-    def plan(self, obs: Observation, layer: LayerView) -> Plan:
-        """The rule's decision, with the phase it would end the green for when it keeps it
-        (what a look-ahead may weigh against keeping, see ``bench/traffic_rollout.py``)."""
+    def plan(self, obs: Observation, layer: LayerView, *, alternative: bool = False) -> Plan:
+        """The rule's decision; with ``alternative``, also the phase it would end the green
+        for when it keeps it (what a look-ahead may weigh against keeping, see
+        ``bench/traffic_rollout.py``). Without, a kept green's ``ending`` is ``None``: the
+        controller itself has no use for it, and it costs a look at the protected turns."""
         phase = layer.phase
         now = obs.now
         self._observe(obs, phase)
@@ -444,14 +446,16 @@ class Adaptive:
         # keep while, for some horizon t, the running phase's vehicles served by then
         # would lose more by waiting for ``best`` and the way back than ``best``'s
         # vehicles (and those arriving meanwhile) lose by waiting t
-        ending = self._lagging(obs, phase, best, served, span)
         flow = self.flow(best)
         kept = 0.0
         for t, weight in self.crossings(obs, phase, start=0.0, running=green):
             kept += weight
             t = max(t, self.settings.headway)  # a vehicle needs a headway of green
             if kept * span > t * (served + flow * t / 2):
-                return Plan(None, ending=ending)
+                if not alternative:
+                    return Plan(None)
+                return Plan(None, ending=self._lagging(obs, phase, best, served, span))
+        ending = self._lagging(obs, phase, best, served, span)
         return Plan(ending, ending=ending)
 
     def _standing(self, obs: Observation, lanes: Collection[str]) -> list[str]:
