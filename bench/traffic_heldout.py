@@ -17,8 +17,12 @@ installed eclipse-sumo, EPL-2.0, read from there, never copied):
   an hour of which more than half cannot enter within the hour (``grid6``, a game of
   clearing a jam).
 
+* ``fokr``: the DLR research intersection in Braunschweig (``fokr_bs_demo``, a 46-signal
+  junction with staggered starts), its 2,323 vehicle trips recorded from 15:00 to 16:00
+  and its real signal plan (ADR 0031).
+
 ``square``, ``corridor`` and ``grid6`` were added on 2026-11-29, after the controllers,
-so they were never looked at while those were designed.
+so they were never looked at while those were designed; ``fokr`` the same day, later.
 
 Their demand is SUMO's (flows written for a signal game). Where those depart at random
 (``corridor``, ``grid6``), one draw (duarouter, seed 42) expanded into vehicles is the
@@ -27,6 +31,11 @@ and seed sees the same traffic; the seeds then vary the drivers. The networks ke
 program per phase for the game's manual switching, so every traffic light gets a static
 program rebuilt by netconvert (``--tls.rebuild``) as the scenario's plan; SUMO's
 actuated and delay-based programs are rebuilt from that as in ``bench/traffic.py``.
+``fokr`` keeps its real plan (DLR's program, inserted into the network) and its recorded
+vehicles; each recorded departure lane and speed (taken at 0.05 s steps) becomes "best"
+and "max", since at one-second steps 51 of them could not be inserted at all. Its
+cyclist and pedestrian flows are left out: the demo repeats every observed one every 25
+or 15 s (about 10,000 cyclists an hour), so they are not counts.
 One hour, seeds ``--seeds`` (default 42 and 1-95: the oversaturated network is chaotic,
 its delay varies several-fold between seeds as it locks up or not; eight seeds could not
 tell controllers apart and 24 put SUMO's actuated program at 380 s where 95 put it at
@@ -47,6 +56,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -60,14 +70,40 @@ from portal import git_commit, machine  # noqa: E402 - the sibling benchmark's h
 
 DEFAULT_OUTPUT = REPO_DIR / "bench" / "results" / "traffic_heldout.json"
 TARGET = 0.85
-#: name -> (network, routes) inside SUMO's ``tools/game`` folder.
+
+
+@dataclass(frozen=True)
+class Game:
+    """A held-out scenario inside SUMO's ``tools/game`` folder."""
+
+    net: str
+    routes: str
+    #: An additional file with the program the traffic lights really run; without it,
+    #: netconvert rebuilds a static program (the games switch by hand).
+    program: str | None = None
+    #: An additional file with the vehicle types the routes use.
+    vtypes: str | None = None
+    #: Recorded departures: their lane and speed become "best" and "max".
+    recorded: bool = False
+    #: Start of the hour the demand covers (seconds of the day).
+    begin: float = 0.0
+
+
 SCENARIOS = {
-    "braunschweig": ("bs3d/bs.net.xml", "bs3d/bs3d.rou.xml"),
-    "ingolstadt": ("fkk_in/ingolstadt.net.xml.gz", "fkk_in/fkk_in.rou.xml"),
-    "cross": ("cross/cross.net.xml", "cross/cross.rou.xml"),
-    "square": ("square/square.net.xml", "square/square.rou.xml"),
-    "corridor": ("corridor/corridor.net.xml", "corridor/corridor.rou.xml"),
-    "grid6": ("grid6/grid6.net.xml", "grid6/grid6.rou.xml"),
+    "braunschweig": Game("bs3d/bs.net.xml", "bs3d/bs3d.rou.xml"),
+    "ingolstadt": Game("fkk_in/ingolstadt.net.xml.gz", "fkk_in/fkk_in.rou.xml"),
+    "cross": Game("cross/cross.net.xml", "cross/cross.rou.xml"),
+    "square": Game("square/square.net.xml", "square/square.rou.xml"),
+    "corridor": Game("corridor/corridor.net.xml", "corridor/corridor.rou.xml"),
+    "grid6": Game("grid6/grid6.net.xml", "grid6/grid6.rou.xml"),
+    "fokr": Game(
+        "fokr_bs_demo/fokr_bs.net.xml.gz",
+        "fokr_bs_demo/15_16_veh.trips.xml.gz",
+        program="fokr_bs_demo/signalPlan.add.xml",
+        vtypes="fokr_bs_demo/vtypes_default.add.xml",
+        recorded=True,
+        begin=15 * 3600.0,
+    ),
 }
 #: Seed of the one draw of random flows (as ``bench/traffic.py``'s SUMO seed).
 DEMAND_SEED = 42
@@ -123,46 +159,62 @@ def paired(ours: list[float], theirs: list[float]) -> dict[str, Any]:
     return result
 
 
+def _open(path: Path) -> Any:
+    return gzip.open(path) if path.suffix == ".gz" else path.open("rb")
+
+
 def scenario_build(name: str, game: Path, into: Path) -> Path:
-    """A scenario folder for ``name``: the network with rebuilt static programs, SUMO's
-    routes and a one-hour configuration."""
+    """A scenario folder for ``name``: the network with its plan (the real one, or a
+    static program rebuilt by netconvert), its routes and a one-hour configuration."""
+    from lxml import etree
+
     from rathaus.traffic.sim.scenario import sumo_binary
 
-    net, routes = SCENARIOS[name]
+    spec = SCENARIOS[name]
     folder = into / name
     folder.mkdir(parents=True, exist_ok=True)
-    source = folder / "source.net.xml"
-    if net.endswith(".gz"):
-        with gzip.open(game / net) as packed, source.open("wb") as plain:
-            shutil.copyfileobj(packed, plain)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    if spec.program:
+        # the real plan replaces the network's program of the same traffic light
+        with _open(game / spec.net) as raw:
+            net = etree.parse(raw, parser)
+        root = net.getroot()
+        for logic in etree.parse(str(game / spec.program), parser).getroot().iter("tlLogic"):
+            for old in root.findall(f"tlLogic[@id='{logic.get('id')}']"):
+                old.addprevious(logic)
+                root.remove(old)
+        net.write(str(folder / "net.net.xml"), xml_declaration=True, encoding="UTF-8")
     else:
-        shutil.copyfile(game / net, source)
-    # our own paths and fixed options, no shell
-    subprocess.run(
-        [
-            sumo_binary("netconvert"),
-            "--sumo-net-file",
-            str(source),
-            "--tls.rebuild",
-            "--tls.default-type",
-            "static",
-            "--no-warnings",
-            "--output-file",
-            str(folder / "net.net.xml"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    source.unlink()
-    if random_flows(game / routes):
+        source = folder / "source.net.xml"
+        with _open(game / spec.net) as raw, source.open("wb") as plain:
+            shutil.copyfileobj(raw, plain)
+        # our own paths and fixed options, no shell
+        subprocess.run(
+            [
+                sumo_binary("netconvert"),
+                "--sumo-net-file",
+                str(source),
+                "--tls.rebuild",
+                "--tls.default-type",
+                "static",
+                "--no-warnings",
+                "--output-file",
+                str(folder / "net.net.xml"),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        source.unlink()
+    routes = folder / "routes.rou.xml"
+    if random_flows(game / spec.routes):
         subprocess.run(
             [
                 sumo_binary("duarouter"),
                 "--net-file",
                 str(folder / "net.net.xml"),
                 "--route-files",
-                str(game / routes),
+                str(game / spec.routes),
                 "--seed",
                 str(DEMAND_SEED),
                 "--begin",
@@ -171,18 +223,36 @@ def scenario_build(name: str, game: Path, into: Path) -> Path:
                 "3600",
                 "--no-warnings",
                 "--output-file",
-                str(folder / "routes.rou.xml"),
+                str(routes),
             ],
             check=True,
             capture_output=True,
             timeout=300,
         )
+    elif spec.vtypes or spec.recorded:
+        merged = etree.Element("routes")
+        if spec.vtypes:
+            merged.extend(
+                e
+                for e in etree.parse(str(game / spec.vtypes), parser).getroot()
+                if e.tag == "vType"
+            )
+        with _open(game / spec.routes) as raw:
+            for element in etree.parse(raw, parser).getroot():
+                if not isinstance(element.tag, str):
+                    continue  # a comment
+                if spec.recorded and element.tag in ("trip", "vehicle"):
+                    element.set("departLane", "best")
+                    element.set("departSpeed", "max")
+                merged.append(element)
+        etree.ElementTree(merged).write(str(routes), xml_declaration=True, encoding="UTF-8")
     else:
-        shutil.copyfile(game / routes, folder / "routes.rou.xml")
+        shutil.copyfile(game / spec.routes, routes)
     (folder / f"{name}.sumocfg").write_text(
         '<configuration><input><net-file value="net.net.xml"/>'
         '<route-files value="routes.rou.xml"/></input>'
-        '<time><begin value="0"/><end value="3600"/></time></configuration>\n'
+        f'<time><begin value="{spec.begin:g}"/><end value="{spec.begin + 3600:g}"/></time>'
+        "</configuration>\n"
     )
     return folder
 
@@ -192,10 +262,11 @@ def random_flows(routes: Path) -> bool:
     exponential ``period``)."""
     from lxml import etree
 
-    for _, elem in etree.iterparse(str(routes), tag="{*}flow", resolve_entities=False):
-        if elem.get("probability") is not None or "exp(" in (elem.get("period") or ""):
-            return True
-        elem.clear()
+    with _open(routes) as raw:
+        for _, elem in etree.iterparse(raw, tag="{*}flow", resolve_entities=False):
+            if elem.get("probability") is not None or "exp(" in (elem.get("period") or ""):
+                return True
+            elem.clear()
     return False
 
 
