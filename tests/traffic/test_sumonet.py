@@ -118,6 +118,50 @@ def test_the_plan_is_the_program_sumo_runs_the_last_one_given(tmp_path: Path) ->
     assert {g.yellow for g in info.intersections["t"].groups} == {4.0}
 
 
+def test_groups_green_together_in_a_staggered_transition_do_not_conflict(
+    tmp_path: Path,
+) -> None:
+    # a plan drawn per signal group (as DLR's for its Braunschweig research intersection):
+    # group 2 starts while group 0 still shows green, in a second in which group 3 shows
+    # red-yellow; 0 and 2 are never green together in a phase of their own
+    net = tmp_path / "staggered.net.xml"
+    links = "".join(
+        f'<edge id="{e}"><lane id="{e}_0" length="50"/></edge>'
+        f'<connection from="{e}" to="x" fromLane="0" toLane="0" tl="t" linkIndex="{i}"/>'
+        for i, e in enumerate("abcd")
+    )
+    states = (
+        (20, "GGrr"),
+        (3, "Gyrr"),
+        (2, "GrGu"),
+        (3, "yrGG"),
+        (20, "rrGG"),
+        (3, "rryy"),
+        (2, "uurr"),
+    )
+    net.write_bytes(
+        b'<net><edge id="x"><lane id="x_0" length="50"/></edge>'
+        + links.encode()
+        + program("0", *states)
+        + b"</net>"
+    )
+    intersection = net_read(net).intersections["t"]
+    assert [sorted(p.greens) for p in intersection.phases] == [[0, 1], [2, 3]]
+    assert not intersection.conflicts(0, 2)
+    assert (0, 2) not in intersection.intergreen
+    assert (2, 0) not in intersection.intergreen
+    assert intersection.conflicts(0, 3)
+    assert intersection.conflicts(1, 2)
+    # SUMO's replay of the plan shows no conflicting greens to the monitor
+    monitor = SafetyMonitor(intersection)
+    now = 0.0
+    for _ in range(2):
+        for seconds, state in states:
+            monitor.observe(now, state)
+            now += seconds
+    assert not [v for v in monitor.violations if v.kind == "conflicting-greens"]
+
+
 def test_sumo_itself_runs_the_last_program_of_a_traffic_light(tmp_path: Path) -> None:
     # the check behind the rule above, on SUMO's own Braunschweig example (four programs,
     # one per phase of a signal game): SUMO starts program "3", and the import judges
