@@ -118,9 +118,7 @@ def test_the_plan_is_the_program_sumo_runs_the_last_one_given(tmp_path: Path) ->
     assert {g.yellow for g in info.intersections["t"].groups} == {4.0}
 
 
-def test_groups_green_together_in_a_staggered_transition_do_not_conflict(
-    tmp_path: Path,
-) -> None:
+def test_a_staggered_plan_gives_its_own_conflicts_and_intergreens(tmp_path: Path) -> None:
     # a plan drawn per signal group (as DLR's for its Braunschweig research intersection):
     # group 2 starts while group 0 still shows green, in a second in which group 3 shows
     # red-yellow; 0 and 2 are never green together in a phase of their own
@@ -152,6 +150,12 @@ def test_groups_green_together_in_a_staggered_transition_do_not_conflict(
     assert (2, 0) not in intersection.intergreen
     assert intersection.conflicts(0, 3)
     assert intersection.conflicts(1, 2)
+    # each pair's intergreen is the plan's own, from the one's last green second to the
+    # other's first, not the 8 s the whole transition takes
+    assert intersection.intergreen[(1, 2)] == 3.0
+    assert intersection.intergreen[(1, 3)] == 5.0
+    # never shorter than the clearing group's yellow (3 starts as 0 turns yellow)
+    assert intersection.intergreen[(0, 3)] == 3.0
     # SUMO's replay of the plan shows no conflicting greens to the monitor
     monitor = SafetyMonitor(intersection)
     now = 0.0

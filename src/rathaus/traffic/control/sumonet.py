@@ -338,18 +338,27 @@ def _intersection(
     for i in range(count):
         if not greens_of[i]:
             continue
-        # walk over the transition states (yellow, all-red) to the next green state
+        # walk over the transition states (yellow, all-red) to the next green state; in a
+        # plan drawn per signal group some groups stay green into the transition and
+        # others start within it, so note when each is last and first green there
         between = 0.0
+        last_green: dict[int, float] = {}
+        first_green: dict[int, float] = {}
         k = (i + 1) % count
         for _ in range(count):
             if greens_of[k]:
                 break
+            for g, ch in enumerate(raw[k][0]):
+                if ch in "Gg":
+                    first_green.setdefault(g, between)
+                    last_green[g] = between + raw[k][1]
             between += raw[k][1]
             k = (k + 1) % count
         for a in greens_of[i] - greens_of[k]:
             for b in greens_of[k] - greens_of[i]:
                 if (a, b) not in cogreen:
-                    value = max(between, yellow[a])
+                    gap = first_green.get(b, between) - last_green.get(a, 0.0)
+                    value = max(gap, yellow[a])
                     seen_pairs[(a, b)] = min(seen_pairs.get((a, b), value), value)
     intergreen = {
         (a, b): seen_pairs.get((a, b), yellow[a] + all_red)
