@@ -15,8 +15,7 @@ installed eclipse-sumo, EPL-2.0, read from there, never copied):
   (``corridor``);
 * ``grid6``: a synthetic grid of six junctions fed far beyond its capacity, 7,320 vehicles
   an hour of which more than half cannot enter within the hour (``grid6``, a game of
-  clearing a jam).
-
+  clearing a jam);
 * ``fokr``: the DLR research intersection in Braunschweig (``fokr_bs_demo``, a 46-signal
   junction with staggered starts), its 2,323 vehicle trips recorded from 15:00 to 16:00
   and its real signal plan (ADR 0031).

@@ -1,7 +1,6 @@
 """Network import, plans (Webster, versions, four-eyes approval) and the pages around them."""
 
 import gzip
-import tempfile
 from datetime import time
 from pathlib import Path
 
@@ -16,19 +15,12 @@ from rathaus.audit.models import AuditEvent
 from rathaus.core.errors import Conflict, PermissionDenied, ValidationFailed
 from rathaus.core.models import Municipality
 from rathaus.traffic import services
-from rathaus.traffic.control.sumonet import NetInfo, net_read
+from rathaus.traffic.control.sumonet import net_read
 from rathaus.traffic.models import Detector, Intergreen, Intersection, Phase, SignalPlan
 from tests.conftest import strong_login
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def net_read_bytes(content: bytes) -> NetInfo:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "net.net.xml"
-        path.write_bytes(content)
-        return net_read(path)
 
 
 def test_import_creates_the_intersection_model(intersection: Intersection) -> None:
@@ -49,7 +41,9 @@ def test_reimport_replaces_instead_of_duplicating(
     assert Phase.objects.filter(intersection__municipality=municipality).count() == 4
 
 
-def test_a_real_staggered_plan_is_imported_whole(municipality: Municipality) -> None:
+def test_a_real_staggered_plan_is_imported_whole(
+    municipality: Municipality, tmp_path: Path
+) -> None:
     # DLR's plan of its Braunschweig research intersection (SUMO's fokr_bs_demo, read from
     # the installed eclipse-sumo): 46 signal groups, drawn per group, second by second
     sumo = pytest.importorskip("sumo")
@@ -61,14 +55,16 @@ def test_a_real_staggered_plan_is_imported_whole(municipality: Municipality) -> 
     assert old is not None
     old.addprevious(plan)
     net.remove(old)
+    content = etree.tostring(net)
     (imported,) = services.network_import(
-        municipality=municipality, content=etree.tostring(net), network="fokr"
+        municipality=municipality, content=content, network="fokr"
     )
     model = services.intersection_model(intersection=imported)
     assert len(model.groups) == 46
     assert len(model.phases) == 16
     # the stored model is the one read from the file
-    assert model.intergreen == net_read_bytes(etree.tostring(net)).intersections["38"].intergreen
+    (tmp_path / "fokr.net.xml").write_bytes(content)
+    assert model.intergreen == net_read(tmp_path / "fokr.net.xml").intersections["38"].intergreen
     # 7 and 42 are green together only in a transition second of the plan
     assert not model.conflicts(7, 42)
     assert model.conflicts(0, 10)

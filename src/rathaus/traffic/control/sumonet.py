@@ -321,10 +321,8 @@ def _intersection(
     # Groups the program shows green at the same time do not conflict, in a phase or in
     # a transition state (a plan drawn per signal group starts and ends its groups
     # staggered, so some pairs are green together only for a second or two).
-    cogreen = {(a, b) for p in phases for a in p.greens for b in p.greens}
-    for state, *_ in raw:
-        lit = [g for g, ch in enumerate(state) if ch in "Gg"]
-        cogreen.update((a, b) for a in lit for b in lit)
+    lit_in = [[g for g, ch in enumerate(state) if ch in "Gg"] for state, *_ in raw]
+    cogreen = {(a, b) for lit in lit_in for a in lit for b in lit}
     # The program's own intergreen: for each change from one green state to the next,
     # the time between the clearing group's last green and the entering group's first.
     seen_pairs: dict[tuple[int, int], float] = {}
