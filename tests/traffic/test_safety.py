@@ -87,6 +87,58 @@ def test_minimum_green_cannot_be_cut_and_a_transition_cannot_be_redirected() -> 
     assert layer.refused == 5
 
 
+def staggered() -> Intersection:
+    """Groups 0 and 1 go together (1 starts after 0 and ends after it, as in a plan drawn
+    per signal group), 2 conflicts with both; each group has a minimum green of 5 s, the
+    sets of greens only 1 s each."""
+    groups = [SignalGroup(g, str(g), yellow=3.0, min_green=5.0, lanes=(f"l{g}",)) for g in range(3)]
+    intergreen = {(a, 2): 5.0 for a in (0, 1)} | {(2, a): 5.0 for a in (0, 1)}
+    phases = [
+        Phase("0", frozenset({0}), min_green=1, max_green=60),
+        Phase("0+1", frozenset({0, 1}), min_green=1, max_green=60),
+        Phase("1", frozenset({1}), min_green=1, max_green=60),
+        Phase("2", frozenset({2}), min_green=1, max_green=60),
+    ]
+    return intersection_build(id="s", groups=groups, phases=phases, intergreen=intergreen)
+
+
+def test_greens_may_be_added_at_once_but_none_ends_before_its_own_minimum() -> None:
+    layer = SafetyLayer(staggered(), start_phase=0)
+    t = 0.0
+    while layer.phase != 0:
+        t += 1
+        layer.step(t, 0)
+    zero_green = t
+    # adding group 1 ends nobody's green: followed at once
+    layer.step(t + 1, 1)
+    assert layer.phase == 1
+    assert layer.refused == 0
+    # ending group 0 (for group 1 alone) waits for group 0's 5 s, not for group 1's
+    t += 2
+    while layer.target is None and layer.phase == 1:
+        layer.step(t, 2)
+        t += 1
+    assert t - 1 == zero_green + 5
+    assert layer.signal(0) is Signal.YELLOW
+    assert layer.phase == 2
+    # ending group 1 (for the conflicting group 2) waits for group 1's own 5 s
+    one_green = zero_green + 1
+    while layer.target is None:
+        layer.step(t, 3)
+        t += 1
+    assert t - 1 == one_green + 5
+
+
+def test_random_proposals_on_a_staggered_intersection_stay_safe() -> None:
+    rng = random.Random(11)
+    layer = SafetyLayer(staggered())
+    proposals = [rng.choice([0, 1, 2, 3, None]) for _ in range(5000)]
+    monitor = drive(layer, proposals)
+    # the monitor also counts any group green for less than its own minimum
+    assert monitor.violations == []
+    assert layer.switches > 300
+
+
 def test_pedestrian_minimum_extends_the_phase() -> None:
     layer = SafetyLayer(cross(ped_min=12))
     monitor = drive(layer, [0] * 8 + [1] * 40)

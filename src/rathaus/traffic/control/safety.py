@@ -3,8 +3,10 @@
 Controllers *propose* a phase; :class:`SafetyLayer` decides what the signal heads show.
 It enforces, whatever the proposal:
 
-* minimum green of the running phase and of every group in it (pedestrian minimums are
-  group minimums), before any group may leave green;
+* minimum green of the running phase before it may be left, and of every group before
+  that group may leave green (pedestrian minimums are group minimums); a change that only
+  adds greens ends nobody's, so it need not wait for the groups that stay green (a plan
+  drawn per signal group starts its groups one after the other);
 * maximum green: a phase held beyond its maximum is ended in favour of the next phase;
 * yellow of every group that leaves green, then the intergreen time from the end of its
   green before any conflicting group may turn green;
@@ -124,7 +126,7 @@ class SafetyLayer:
         if self._phase is not None:
             current = self._phase
             if proposal is not None and proposal != current:
-                if self._min_green_done(current, now):
+                if self._min_green_done(current, now, leaving_for=proposal):
                     self._start_transition(proposal, now)
                 else:
                     self.refused += 1
@@ -137,14 +139,18 @@ class SafetyLayer:
         return self.state()
 
     # -- internals ---------------------------------------------------------------------
-    def _min_green_done(self, phase: int, now: float) -> bool:
+    def _min_green_done(self, phase: int, now: float, leaving_for: int | None = None) -> bool:
+        """Whether ``phase`` has had its minimum green and each of its groups its own;
+        with ``leaving_for``, only the groups that phase would end need theirs (a group
+        that stays green loses nothing, as when a plan drawn per signal group adds its
+        groups one after the other)."""
         inter = self.intersection
         if now - self._phase_since < inter.phases[phase].min_green:
             return False
-        return all(
-            now - self._clocks[g].since >= inter.groups[g].min_green
-            for g in inter.phases[phase].greens
-        )
+        greens = inter.phases[phase].greens
+        if leaving_for is not None:
+            greens = greens - inter.phases[leaving_for].greens
+        return all(now - self._clocks[g].since >= inter.groups[g].min_green for g in greens)
 
     def _start_transition(self, target: int, now: float) -> None:
         self.switches += 1

@@ -293,6 +293,13 @@ def _intersection(
     shown_yellow = list(yellow)
     yellow = [max(MIN_YELLOW, y) for y in yellow]
 
+    # A plan drawn per signal group (German practice) shows some sets of greens for a
+    # second or two while it starts and ends its groups staggered; the minimum green is
+    # a rule per group. Each group keeps the shortest green the program gives it (at most
+    # the default), each green set the shortest time the program shows it, so the plan
+    # can be run as drawn.
+    shortest_run = _shortest_runs(raw, n)
+    shown_for = _shortest_showings(raw)
     phases: list[Phase] = []
     index_of: dict[frozenset[int], int] = {}
     plan: list[tuple[int, float]] = []
@@ -301,7 +308,7 @@ def _intersection(
         if not greens or any(ch in "yYu" for ch in state):
             continue  # a transition (yellow, red-yellow) or all-red, not a phase
         if greens not in index_of:
-            min_green = float(min_dur) if min_dur else DEFAULT_MIN_GREEN
+            min_green = float(min_dur) if min_dur else min(DEFAULT_MIN_GREEN, shown_for[greens])
             max_green = float(max_dur) if max_dur else max(DEFAULT_MAX_GREEN, dur)
             letters = {g: state[g] for g in greens}
             index_of[greens] = len(phases)
@@ -370,7 +377,7 @@ def _intersection(
             name=f"{tid}:{g}",
             kind=GroupKind.PEDESTRIAN if g in peds else GroupKind.VEHICLE,
             yellow=yellow[g] if g not in peds else shown_yellow[g],
-            min_green=0.0,
+            min_green=min(DEFAULT_MIN_GREEN, shortest_run.get(g, DEFAULT_MIN_GREEN)),
             lanes=tuple(sorted(links.get(g, {}).get("in", ()))),
             out_lanes=tuple(sorted(links.get(g, {}).get("out", ()))),
         )
@@ -392,3 +399,65 @@ def _intersection(
     intersection = intersection_build(id=tid, groups=groups, phases=phases, intergreen=intergreen)
     cycle = sum(d for _, d, *_ in raw)
     return intersection, FixedPlan(tuple(plan), float(tl.get("offset", "0") or 0)), cycle
+
+
+def _is_phase(state: str) -> bool:
+    return any(ch in "Gg" for ch in state) and not any(ch in "yYu" for ch in state)
+
+
+#: A program's states as (state, duration, minDur, maxDur).
+_Program = list[tuple[str, float, str | None, str | None]]
+
+
+def _shortest_runs(raw: _Program, n: int) -> dict[int, float]:
+    """Per group, the shortest time it is green without a break in the cyclic program
+    (groups never green are left out; a group green throughout gets the cycle)."""
+    cycle = sum(d for _, d, *_ in raw)
+    found: dict[int, float] = {}
+    for g in range(n):
+        lit = [state[g] in "Gg" for state, *_ in raw]
+        if not any(lit):
+            continue
+        if all(lit):
+            found[g] = cycle
+            continue
+        start = lit.index(False)  # begin at a red so runs do not wrap
+        run = 0.0
+        for k in range(len(raw)):
+            i = (start + k) % len(raw)
+            if lit[i]:
+                run += raw[i][1]
+            elif run:
+                found[g] = min(found.get(g, run), run)
+                run = 0.0
+        if run:
+            found[g] = min(found.get(g, run), run)
+    return found
+
+
+def _shortest_showings(raw: _Program) -> dict[frozenset[int], float]:
+    """Per set of greens the program shows as a phase, the shortest time it shows it
+    without a break (consecutive states with the same greens count together)."""
+    sets = [
+        frozenset(g for g, ch in enumerate(state) if ch in "Gg") if _is_phase(state) else None
+        for state, *_ in raw
+    ]
+    found: dict[frozenset[int], float] = {}
+    if len(set(sets)) == 1:
+        only = sets[0]
+        if only is not None:
+            found[only] = sum(d for _, d, *_ in raw)
+        return found
+    start = next(i for i in range(len(sets)) if sets[i] != sets[i - 1])
+    current: frozenset[int] | None = None
+    run = 0.0
+    for k in range(len(raw) + 1):
+        i = (start + k) % len(raw)
+        if k < len(raw) and sets[i] == current:
+            run += raw[i][1]
+            continue
+        if current is not None:
+            found[current] = min(found.get(current, run), run)
+        if k < len(raw):
+            current, run = sets[i], raw[i][1]
+    return found
