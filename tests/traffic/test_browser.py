@@ -50,3 +50,27 @@ def test_engineer_runs_a_simulation_from_the_traffic_view(
         == 1
     )
     assert axe_violations(page) == []
+
+
+def test_the_intersection_page_with_its_import_review_is_axe_clean(
+    page: Any,
+    live_server: Any,
+    municipality: Municipality,
+    traffic_unit: OrgUnit,
+    engineer_role: Role,
+    intersection: Any,
+) -> None:
+    staff_with(traffic_unit, engineer_role, email="tina@musterstadt.example")
+    base = live_server.url
+    page.goto(base + "/anmelden/")
+    page.locator("#id_username").fill("tina@musterstadt.example")
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_load_state()
+
+    page.goto(f"{base}/verwaltung/verkehr/knoten/{intersection.pk}/")
+    review = page.locator("section.traffic-review")
+    # German first: the review of what the import could not take from the program
+    assert "Nach dem Import zu prüfen" in review.inner_text()
+    assert "120 Zwischenzeiten sind Vorgabewerte" in review.inner_text()
+    assert axe_violations(page) == []

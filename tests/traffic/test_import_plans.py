@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
 from lxml import etree
@@ -14,7 +15,7 @@ from rathaus.accounts.models import User
 from rathaus.audit.models import AuditEvent
 from rathaus.core.errors import Conflict, PermissionDenied, ValidationFailed
 from rathaus.core.models import Municipality
-from rathaus.traffic import services
+from rathaus.traffic import selectors, services
 from rathaus.traffic.control.sumonet import net_read
 from rathaus.traffic.models import Detector, Intergreen, Intersection, Phase, SignalPlan
 from tests.conftest import strong_login
@@ -68,6 +69,58 @@ def test_a_real_staggered_plan_is_imported_whole(
     # 7 and 42 are green together only in a transition second of the plan
     assert not model.conflicts(7, 42)
     assert model.conflicts(0, 10)
+    # what the engineer has to review: most pairs are never switched directly in a plan
+    # drawn per group; 30 times the plan starts a group during a conflicting yellow; 12
+    # groups show 2 s yellows (the layer keeps 3 s)
+    assert selectors.import_review(intersection=imported) == {
+        "defaulted": 1142,
+        "raised": 30,
+        "yellows": 12,
+    }
+    assert imported.groups.get(index=0).program_yellow == 2.0
+    assert imported.groups.get(index=3).program_yellow is None  # 3 s over three states
+
+
+def test_the_import_records_where_each_intergreen_comes_from(
+    municipality: Municipality, intersection: Intersection
+) -> None:
+    sources = dict(
+        Intergreen.objects.filter(intersection=intersection)
+        .values_list("source")
+        .annotate(n=Count("pk"))
+        .values_list("source", "n")
+    )
+    # cologne1's program switches 80 of its 200 conflicting pairs directly; the others
+    # get yellow plus all-red
+    assert sources == {Intergreen.Source.PROGRAM: 80, Intergreen.Source.DEFAULT: 120}
+    assert selectors.import_review(intersection=intersection) == {
+        "defaulted": 120,
+        "raised": 0,
+        "yellows": 0,
+    }
+    pair = Intergreen.objects.filter(
+        intersection=intersection, source=Intergreen.Source.DEFAULT
+    ).first()
+    assert pair is not None
+    # a time set by hand counts as reviewed
+    services.intergreen_set(
+        intersection=intersection,
+        clearing=pair.clearing.index,
+        entering=pair.entering.index,
+        seconds=pair.seconds + 1,
+    )
+    pair.refresh_from_db()
+    assert pair.source == Intergreen.Source.MANUAL
+    assert selectors.import_review(intersection=intersection)["defaulted"] == 119
+    # a failed edit changes nothing
+    with pytest.raises(ValidationFailed):
+        services.intergreen_set(
+            intersection=intersection,
+            clearing=pair.entering.index,
+            entering=pair.clearing.index,
+            seconds=0.5,
+        )
+    assert selectors.import_review(intersection=intersection)["defaulted"] == 119
 
 
 def test_a_network_without_traffic_lights_writes_nothing(municipality: Municipality) -> None:
@@ -177,6 +230,10 @@ def test_import_page_and_intersection_page(engineer_client: Client, cologne1_net
     page = engineer_client.get(reverse("traffic:intersection", args=[intersection.pk]))
     assert page.status_code == 200
     assert b"Intergreen" in page.content or b"Zwischenzeiten" in page.content
+    text = page.content.decode()
+    assert "To review after the import" in text
+    assert "120 intergreen times are defaults" in text
+    assert text.count("(default, to be reviewed)") == 120
     bad = engineer_client.post(
         reverse("traffic:import"), {"network": SimpleUploadedFile("x.net.xml", b"<net><oops")}
     )

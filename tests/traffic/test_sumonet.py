@@ -12,7 +12,12 @@ from rathaus.traffic.control.controllers import FixedTime
 from rathaus.traffic.control.model import GroupKind, ModelError
 from rathaus.traffic.control.observe import LayerView, Observation
 from rathaus.traffic.control.safety import SafetyLayer, SafetyMonitor
-from rathaus.traffic.control.sumonet import net_read
+from rathaus.traffic.control.sumonet import (
+    DEFAULTED,
+    FROM_PROGRAM,
+    RAISED_TO_YELLOW,
+    net_read,
+)
 from rathaus.traffic.sim.scenario import ScenarioError, flow_departures, scenario_load
 from tests.traffic.conftest import resco
 
@@ -158,6 +163,10 @@ def test_a_staggered_plan_gives_its_own_conflicts_and_intergreens(tmp_path: Path
     assert intersection.intergreen[(1, 3)] == 5.0
     # never shorter than the clearing group's yellow (3 starts as 0 turns yellow)
     assert intersection.intergreen[(0, 3)] == 3.0
+    # and the import says so, for the engineer's review
+    sources = net_read(net).intergreen_sources["t"]
+    assert sources[(0, 3)] == RAISED_TO_YELLOW
+    assert sources[(1, 2)] == FROM_PROGRAM
     # SUMO's replay of the plan shows no conflicting greens to the monitor
     monitor = SafetyMonitor(intersection)
     now = 0.0
@@ -212,6 +221,14 @@ def test_a_staggered_plan_keeps_its_short_greens_and_each_groups_minimum(
     # each group's minimum is the shortest green the plan gives it, at most the default
     assert [g.min_green for g in intersection.groups] == [5.0, 5.0, 5.0, 5.0, 3.0]
     assert info.plans["t"].greens == ((0, 2.0), (1, 18.0), (2, 1.0), (3, 3.0), (4, 17.0))
+    # group 2 follows group 1 directly, never group 0: that pair's intergreen is a
+    # default (yellow plus all-red) the engineer has to review
+    sources = info.intergreen_sources["t"]
+    assert sources[(1, 2)] == FROM_PROGRAM
+    assert sources[(0, 2)] == DEFAULTED
+    assert intersection.intergreen[(0, 2)] == 5.0
+    # every yellow of the plan is 3 s: none raised
+    assert info.program_yellow == {}
 
 
 def test_a_staggered_plan_runs_through_the_safety_layer_as_drawn(tmp_path: Path) -> None:

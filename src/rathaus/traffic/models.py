@@ -63,6 +63,9 @@ class SignalGroup(TenantModel):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.VEHICLE)
     yellow = models.FloatField(_("yellow (s)"), default=3.0)
+    #: The yellow the imported program showed where it was shorter than the floor the
+    #: safety layer keeps (``yellow``); empty otherwise.
+    program_yellow = models.FloatField(_("yellow in the program (s)"), null=True, blank=True)
     min_green = models.FloatField(_("minimum green (s)"), default=5.0)
     lanes = models.JSONField(_("lanes"), default=list, blank=True)
     out_lanes = models.JSONField(_("exit lanes"), default=list, blank=True)
@@ -104,12 +107,22 @@ class Phase(TenantModel):
 class Intergreen(TenantModel):
     """Minimum time from the end of ``clearing``'s green to the start of ``entering``'s."""
 
+    class Source(models.TextChoices):
+        """Where the time comes from, for the review after an import (ADR 0032)."""
+
+        PROGRAM = "program", _("from the signal program")
+        RAISED = "raised", _("raised to the yellow")
+        DEFAULT = "default", _("default, to be reviewed")
+        MANUAL = "manual", _("set by hand")
+
     intersection = models.ForeignKey(
         Intersection, on_delete=models.CASCADE, related_name="intergreens"
     )
     clearing = models.ForeignKey(SignalGroup, on_delete=models.CASCADE, related_name="+")
     entering = models.ForeignKey(SignalGroup, on_delete=models.CASCADE, related_name="+")
     seconds = models.FloatField(_("intergreen (s)"))
+    #: Empty for times recorded before the source was kept.
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, blank=True)
 
     class Meta:
         verbose_name = _("intergreen time")

@@ -8,7 +8,13 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 
 from rathaus.core.models import Municipality
-from rathaus.traffic.models import Intersection, PriorityRequest, SignalPlan, SimulationRun
+from rathaus.traffic.models import (
+    Intergreen,
+    Intersection,
+    PriorityRequest,
+    SignalPlan,
+    SimulationRun,
+)
 
 
 def scenarios_root() -> Path:
@@ -35,6 +41,25 @@ def intersection_list(*, municipality: Municipality) -> QuerySet[Intersection]:
     return Intersection.objects.filter(municipality=municipality).annotate(
         group_count=Count("groups", distinct=True), phase_count=Count("phases", distinct=True)
     )
+
+
+def import_review(*, intersection: Intersection) -> dict[str, int]:
+    """What an engineer should review after importing the intersection from a signal
+    program: intergreen times the program did not give (defaults), those raised to the
+    clearing group's yellow, and yellows raised to the layer's floor (ADR 0032)."""
+    counts = dict(
+        intersection.intergreens.filter(
+            source__in=[Intergreen.Source.DEFAULT, Intergreen.Source.RAISED]
+        )
+        .values_list("source")
+        .annotate(n=Count("pk"))
+        .values_list("source", "n")
+    )
+    return {
+        "defaulted": counts.get(Intergreen.Source.DEFAULT, 0),
+        "raised": counts.get(Intergreen.Source.RAISED, 0),
+        "yellows": intersection.groups.filter(program_yellow__isnull=False).count(),
+    }
 
 
 def plan_list(*, intersection: Intersection) -> QuerySet[SignalPlan]:

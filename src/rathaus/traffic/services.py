@@ -127,12 +127,14 @@ def network_import(
                     name=f"K{g.index + 1}",
                     kind=g.kind.value,
                     yellow=g.yellow,
+                    program_yellow=info.program_yellow.get(tid, {}).get(g.index),
                     min_green=g.min_green,
                     lanes=list(g.lanes),
                     out_lanes=list(g.out_lanes),
                 )
                 for g in model.groups
             )
+            sources = info.intergreen_sources.get(tid, {})
             Phase.objects.bulk_create(
                 Phase(
                     municipality=municipality,
@@ -153,6 +155,7 @@ def network_import(
                     clearing=groups[a],
                     entering=groups[b],
                     seconds=seconds,
+                    source=sources.get((a, b), Intergreen.Source.DEFAULT),
                 )
                 for (a, b), seconds in model.intergreen.items()
             )
@@ -225,17 +228,20 @@ def intergreen_set(
                 "municipality": locked.municipality,
                 "intersection": locked,
                 "seconds": float(seconds),
+                "source": Intergreen.Source.MANUAL,
             },
         )
         if not Intergreen.objects.filter(
             clearing=groups[entering], entering=groups[clearing]
         ).exists():
+            # the counterpart a new conflict needs, derived, not set: it is to be reviewed
             Intergreen.objects.create(
                 municipality=locked.municipality,
                 intersection=locked,
                 clearing=groups[entering],
                 entering=groups[clearing],
                 seconds=max(float(seconds), groups[entering].yellow),
+                source=Intergreen.Source.DEFAULT,
             )
         try:
             intersection_model(intersection=locked)

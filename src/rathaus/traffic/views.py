@@ -139,8 +139,7 @@ def _intersection_page(
         phases=phases, groups=groups, prefix="phase", initial=_phase_initial(phases)
     )
     intergreen_form = intergreen_form or IntergreenForm(groups=groups, prefix="ig")
-    {g.pk: g for g in groups}
-    matrix = {(ig.clearing_id, ig.entering_id): ig.seconds for ig in intersection.intergreens.all()}
+    matrix = {(ig.clearing_id, ig.entering_id): ig for ig in intersection.intergreens.all()}
     rows = [{"group": a, "cells": [matrix.get((a.pk, b.pk)) for b in groups]} for a in groups]
     return render(
         request,
@@ -152,6 +151,7 @@ def _intersection_page(
                 {"phase": p, "greens": [names.get(i, str(i)) for i in p.greens]} for p in phases
             ],
             "intergreen_rows": rows,
+            "review": selectors.import_review(intersection=intersection),
             "detectors": intersection.detectors.order_by("name"),
             "plans": selectors.plan_list(intersection=intersection),
             "plan_form": plan_form,

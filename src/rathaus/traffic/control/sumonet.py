@@ -34,6 +34,14 @@ Point = tuple[float, float]
 MIN_YELLOW = 3.0
 DEFAULT_MIN_GREEN = 5.0
 DEFAULT_MAX_GREEN = 60.0
+#: Where an imported intergreen comes from: the program's own time from the clearing
+#: group's last green second to the entering group's first; that time raised to the
+#: clearing group's yellow (the program starts the entering group during the yellow); or,
+#: for a pair the program never switches from one straight to the other, the default of
+#: yellow plus all-red (the program does not say what the pair needs).
+FROM_PROGRAM = "program"
+RAISED_TO_YELLOW = "raised"
+DEFAULTED = "default"
 #: Largest accepted network file (the biggest RESCO network is well below 1 MB).
 MAX_NET_BYTES = 50 * 1024 * 1024
 
@@ -71,6 +79,12 @@ class NetInfo:
     #: the junction that cyclists may use (where the harness looks for cyclists still
     #: inside).
     box_lanes: dict[str, dict[int, tuple[str, ...]]] = field(default_factory=dict)
+    #: Per traffic light, where each intergreen comes from (what an engineer reviews after
+    #: an import): :data:`FROM_PROGRAM`, :data:`RAISED_TO_YELLOW` or :data:`DEFAULTED`.
+    intergreen_sources: dict[str, dict[tuple[int, int], str]] = field(default_factory=dict)
+    #: Per traffic light, the vehicle groups whose yellow the program shows shorter than
+    #: the layer's floor, with the program's value (the model uses the floor).
+    program_yellow: dict[str, dict[int, float]] = field(default_factory=dict)
 
 
 def _parse(path: Path) -> etree._Element:
@@ -153,7 +167,12 @@ def net_read(path: Path | str) -> NetInfo:
         running[tl.get("id", "")] = tl
     paths, info.box_lanes = _paths(signalled, crossing_edges, shapes, cycled, following)
     for tid, tl in running.items():
-        intersection, plan, cycle = _intersection(tid, tl, links.get(tid, {}), ped_links[tid])
+        intersection, plan, cycle, sources, program_yellow = _intersection(
+            tid, tl, links.get(tid, {}), ped_links[tid]
+        )
+        info.intergreen_sources[tid] = sources
+        if program_yellow:
+            info.program_yellow[tid] = program_yellow
         crossing = _crossing_paths(paths.get(tid, {}), len(intersection.groups))
         if crossing:
             intersection = replace(intersection, crossing_paths=crossing)
@@ -265,7 +284,7 @@ def _crossing_paths(paths: dict[int, list[list[Point]]], n: int) -> frozenset[tu
 
 def _intersection(
     tid: str, tl: etree._Element, links: dict[int, dict[str, set[str]]], peds: set[int]
-) -> tuple[Intersection, FixedPlan, float]:
+) -> tuple[Intersection, FixedPlan, float, dict[tuple[int, int], str], dict[int, float]]:
     raw = [
         (
             p.get("state", ""),
@@ -285,9 +304,10 @@ def _intersection(
     for state, dur, *_rest in raw:
         if not any(ch in "Gg" for ch in state) and not any(ch in "yY" for ch in state):
             all_red = max(all_red, dur)
-        for g, ch in enumerate(state):
-            if ch in "yY":
-                yellow[g] = max(yellow[g], dur)
+    # a yellow may span several states (a plan drawn per signal group changes other
+    # groups meanwhile): each group's yellow is its longest run of yellow seconds
+    for g, run in _longest_runs(raw, n, "yY").items():
+        yellow[g] = run
     # what the program shows: pedestrian signals have no yellow (red and green only;
     # their clearance is part of the intergreen), so they keep it when the program does
     shown_yellow = list(yellow)
@@ -333,6 +353,7 @@ def _intersection(
     # The program's own intergreen: for each change from one green state to the next,
     # the time between the clearing group's last green and the entering group's first.
     seen_pairs: dict[tuple[int, int], float] = {}
+    raised: set[tuple[int, int]] = set()
     greens_of = [
         frozenset()
         if any(ch in "yYu" for ch in st)
@@ -363,6 +384,8 @@ def _intersection(
             for b in greens_of[k] - greens_of[i]:
                 if (a, b) not in cogreen:
                     gap = first_green.get(b, between) - last_green.get(a, 0.0)
+                    if gap < yellow[a]:
+                        raised.add((a, b))
                     value = max(gap, yellow[a])
                     seen_pairs[(a, b)] = min(seen_pairs.get((a, b), value), value)
     intergreen = {
@@ -398,7 +421,21 @@ def _intersection(
         )
     intersection = intersection_build(id=tid, groups=groups, phases=phases, intergreen=intergreen)
     cycle = sum(d for _, d, *_ in raw)
-    return intersection, FixedPlan(tuple(plan), float(tl.get("offset", "0") or 0)), cycle
+    sources = {
+        pair: DEFAULTED
+        if pair not in seen_pairs
+        else RAISED_TO_YELLOW
+        if pair in raised
+        else FROM_PROGRAM
+        for pair in intergreen
+    }
+    program_yellow = {
+        g.index: shown_yellow[g.index]
+        for g in groups
+        if g.kind != GroupKind.PEDESTRIAN and shown_yellow[g.index] < g.yellow
+    }
+    plan_ = FixedPlan(tuple(plan), float(tl.get("offset", "0") or 0))
+    return intersection, plan_, cycle, sources, program_yellow
 
 
 def _is_phase(state: str) -> bool:
@@ -407,6 +444,29 @@ def _is_phase(state: str) -> bool:
 
 #: A program's states as (state, duration, minDur, maxDur).
 _Program = list[tuple[str, float, str | None, str | None]]
+
+
+def _longest_runs(raw: _Program, n: int, letters: str) -> dict[int, float]:
+    """Per group, the longest time the cyclic program shows it one of ``letters`` without
+    a break (groups never shown so are left out)."""
+    found: dict[int, float] = {}
+    for g in range(n):
+        shown = [state[g] in letters for state, *_ in raw]
+        if not any(shown):
+            continue
+        if all(shown):
+            found[g] = sum(d for _, d, *_ in raw)
+            continue
+        start = shown.index(False)
+        run = 0.0
+        for k in range(len(raw) + 1):
+            i = (start + k) % len(raw)
+            if k < len(raw) and shown[i]:
+                run += raw[i][1]
+            else:
+                found[g] = max(found.get(g, 0.0), run)
+                run = 0.0
+    return found
 
 
 def _shortest_runs(raw: _Program, n: int) -> dict[int, float]:
