@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -306,8 +308,8 @@ def _intersection(
             all_red = max(all_red, dur)
     # a yellow may span several states (a plan drawn per signal group changes other
     # groups meanwhile): each group's yellow is its longest run of yellow seconds
-    for g, run in _longest_runs(raw, n, "yY").items():
-        yellow[g] = run
+    for g, runs in _group_runs(raw, n, "yY").items():
+        yellow[g] = max(runs)
     # what the program shows: pedestrian signals have no yellow (red and green only;
     # their clearance is part of the intergreen), so they keep it when the program does
     shown_yellow = list(yellow)
@@ -318,7 +320,7 @@ def _intersection(
     # a rule per group. Each group keeps the shortest green the program gives it (at most
     # the default), each green set the shortest time the program shows it, so the plan
     # can be run as drawn.
-    shortest_run = _shortest_runs(raw, n)
+    shortest_run = {g: min(runs) for g, runs in _group_runs(raw, n, "Gg").items()}
     shown_for = _shortest_showings(raw)
     phases: list[Phase] = []
     index_of: dict[frozenset[int], int] = {}
@@ -446,52 +448,38 @@ def _is_phase(state: str) -> bool:
 _Program = list[tuple[str, float, str | None, str | None]]
 
 
-def _longest_runs(raw: _Program, n: int, letters: str) -> dict[int, float]:
-    """Per group, the longest time the cyclic program shows it one of ``letters`` without
-    a break (groups never shown so are left out)."""
-    found: dict[int, float] = {}
-    for g in range(n):
-        shown = [state[g] in letters for state, *_ in raw]
-        if not any(shown):
+def _cyclic_runs(keys: Sequence[Hashable | None], raw: _Program) -> dict[Any, list[float]]:
+    """The duration of every unbroken run of equal keys (one per state of the cyclic
+    program ``raw``; ``None`` counts as no key) by key."""
+    found: dict[Any, list[float]] = defaultdict(list)
+    if len(set(keys)) == 1:
+        if keys[0] is not None:
+            found[keys[0]].append(sum(d for _, d, *_ in raw))
+        return found
+    # begin where a run begins, so that no run wraps around the end of the program
+    start = next(i for i in range(len(keys)) if keys[i] != keys[i - 1])
+    current: Hashable | None = None
+    run = 0.0
+    for k in range(len(keys) + 1):
+        i = (start + k) % len(keys)
+        if k < len(keys) and keys[i] == current:
+            run += raw[i][1]
             continue
-        if all(shown):
-            found[g] = sum(d for _, d, *_ in raw)
-            continue
-        start = shown.index(False)
-        run = 0.0
-        for k in range(len(raw) + 1):
-            i = (start + k) % len(raw)
-            if k < len(raw) and shown[i]:
-                run += raw[i][1]
-            else:
-                found[g] = max(found.get(g, 0.0), run)
-                run = 0.0
+        if current is not None:
+            found[current].append(run)
+        if k < len(keys):
+            current, run = keys[i], raw[i][1]
     return found
 
 
-def _shortest_runs(raw: _Program, n: int) -> dict[int, float]:
-    """Per group, the shortest time it is green without a break in the cyclic program
-    (groups never green are left out; a group green throughout gets the cycle)."""
-    cycle = sum(d for _, d, *_ in raw)
-    found: dict[int, float] = {}
+def _group_runs(raw: _Program, n: int, letters: str) -> dict[int, list[float]]:
+    """Per group, how long each time the program shows it one of ``letters`` without a
+    break (groups never shown so are left out)."""
+    found: dict[int, list[float]] = {}
     for g in range(n):
-        lit = [state[g] in "Gg" for state, *_ in raw]
-        if not any(lit):
-            continue
-        if all(lit):
-            found[g] = cycle
-            continue
-        start = lit.index(False)  # begin at a red so runs do not wrap
-        run = 0.0
-        for k in range(len(raw)):
-            i = (start + k) % len(raw)
-            if lit[i]:
-                run += raw[i][1]
-            elif run:
-                found[g] = min(found.get(g, run), run)
-                run = 0.0
-        if run:
-            found[g] = min(found.get(g, run), run)
+        runs = _cyclic_runs([True if state[g] in letters else None for state, *_ in raw], raw)
+        if runs:
+            found[g] = runs[True]
     return found
 
 
@@ -502,22 +490,4 @@ def _shortest_showings(raw: _Program) -> dict[frozenset[int], float]:
         frozenset(g for g, ch in enumerate(state) if ch in "Gg") if _is_phase(state) else None
         for state, *_ in raw
     ]
-    found: dict[frozenset[int], float] = {}
-    if len(set(sets)) == 1:
-        only = sets[0]
-        if only is not None:
-            found[only] = sum(d for _, d, *_ in raw)
-        return found
-    start = next(i for i in range(len(sets)) if sets[i] != sets[i - 1])
-    current: frozenset[int] | None = None
-    run = 0.0
-    for k in range(len(raw) + 1):
-        i = (start + k) % len(raw)
-        if k < len(raw) and sets[i] == current:
-            run += raw[i][1]
-            continue
-        if current is not None:
-            found[current] = min(found.get(current, run), run)
-        if k < len(raw):
-            current, run = sets[i], raw[i][1]
-    return found
+    return {key: min(runs) for key, runs in _cyclic_runs(sets, raw).items()}
