@@ -14,6 +14,18 @@ from tests.traffic.conftest import staff_with
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def _engineer_logged_in(page: Any, live_server: Any, unit: OrgUnit, role: Role) -> str:
+    """Log a traffic engineer in; returns the server's base address."""
+    staff_with(unit, role, email="tina@musterstadt.example")
+    base = str(live_server.url)
+    page.goto(base + "/anmelden/")
+    page.locator("#id_username").fill("tina@musterstadt.example")
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_load_state()
+    return base
+
+
 def test_engineer_runs_a_simulation_from_the_traffic_view(
     page: Any,
     live_server: Any,
@@ -22,13 +34,7 @@ def test_engineer_runs_a_simulation_from_the_traffic_view(
     engineer_role: Role,
     immediate_tasks: None,
 ) -> None:
-    staff_with(traffic_unit, engineer_role, email="tina@musterstadt.example")
-    base = live_server.url
-    page.goto(base + "/anmelden/")
-    page.locator("#id_username").fill("tina@musterstadt.example")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_load_state()
+    base = _engineer_logged_in(page, live_server, traffic_unit, engineer_role)
 
     page.goto(base + "/verwaltung/verkehr/")
     assert axe_violations(page) == []
@@ -60,13 +66,7 @@ def test_the_intersection_page_with_its_import_review_is_axe_clean(
     engineer_role: Role,
     intersection: Any,
 ) -> None:
-    staff_with(traffic_unit, engineer_role, email="tina@musterstadt.example")
-    base = live_server.url
-    page.goto(base + "/anmelden/")
-    page.locator("#id_username").fill("tina@musterstadt.example")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_load_state()
+    base = _engineer_logged_in(page, live_server, traffic_unit, engineer_role)
 
     page.goto(f"{base}/verwaltung/verkehr/knoten/{intersection.pk}/")
     review = page.locator("section.traffic-review")

@@ -125,16 +125,28 @@ def test_the_plan_is_the_program_sumo_runs_the_last_one_given(tmp_path: Path) ->
     assert {g.yellow for g in info.intersections["t"].groups} == {4.0}
 
 
-def test_a_staggered_plan_gives_its_own_conflicts_and_intergreens(tmp_path: Path) -> None:
-    # a plan drawn per signal group (as DLR's for its Braunschweig research intersection):
-    # group 2 starts while group 0 still shows green, in a second in which group 3 shows
-    # red-yellow; 0 and 2 are never green together in a phase of their own
+def one_light_net(tmp_path: Path, states: tuple[tuple[float, str], ...]) -> Path:
+    """A network with traffic light t running ``states``: one incoming lane per signal
+    group, all towards one exit."""
     net = tmp_path / "staggered.net.xml"
     links = "".join(
         f'<edge id="{e}"><lane id="{e}_0" length="50"/></edge>'
         f'<connection from="{e}" to="x" fromLane="0" toLane="0" tl="t" linkIndex="{i}"/>'
-        for i, e in enumerate("abcd")
+        for i, e in enumerate("abcdefgh"[: len(states[0][1])])
     )
+    net.write_bytes(
+        b'<net><edge id="x"><lane id="x_0" length="50"/></edge>'
+        + links.encode()
+        + program("0", *states)
+        + b"</net>"
+    )
+    return net
+
+
+def test_a_staggered_plan_gives_its_own_conflicts_and_intergreens(tmp_path: Path) -> None:
+    # a plan drawn per signal group (as DLR's for its Braunschweig research intersection):
+    # group 2 starts while group 0 still shows green, in a second in which group 3 shows
+    # red-yellow; 0 and 2 are never green together in a phase of their own
     states = (
         (20, "GGrr"),
         (3, "Gyrr"),
@@ -144,12 +156,7 @@ def test_a_staggered_plan_gives_its_own_conflicts_and_intergreens(tmp_path: Path
         (3, "rryy"),
         (2, "uurr"),
     )
-    net.write_bytes(
-        b'<net><edge id="x"><lane id="x_0" length="50"/></edge>'
-        + links.encode()
-        + program("0", *states)
-        + b"</net>"
-    )
+    net = one_light_net(tmp_path, states)
     intersection = net_read(net).intersections["t"]
     assert [sorted(p.greens) for p in intersection.phases] == [[0, 1], [2, 3]]
     assert not intersection.conflicts(0, 2)
@@ -194,19 +201,7 @@ STAGGERED = (
 
 
 def staggered_net(tmp_path: Path) -> Path:
-    net = tmp_path / "staggered.net.xml"
-    links = "".join(
-        f'<edge id="{e}"><lane id="{e}_0" length="50"/></edge>'
-        f'<connection from="{e}" to="x" fromLane="0" toLane="0" tl="t" linkIndex="{i}"/>'
-        for i, e in enumerate("abcde")
-    )
-    net.write_bytes(
-        b'<net><edge id="x"><lane id="x_0" length="50"/></edge>'
-        + links.encode()
-        + program("0", *STAGGERED)
-        + b"</net>"
-    )
-    return net
+    return one_light_net(tmp_path, STAGGERED)
 
 
 def test_a_staggered_plan_keeps_its_short_greens_and_each_groups_minimum(
