@@ -108,7 +108,7 @@ class Intergreen(TenantModel):
     """Minimum time from the end of ``clearing``'s green to the start of ``entering``'s."""
 
     class Source(models.TextChoices):
-        """Where the time comes from, for the review after an import (ADR 0032)."""
+        """Where the time comes from, for the review after an import (ADR 0033)."""
 
         PROGRAM = "program", _("from the signal program")
         RAISED = "raised", _("raised to the yellow")

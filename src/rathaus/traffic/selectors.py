@@ -46,7 +46,7 @@ def intersection_list(*, municipality: Municipality) -> QuerySet[Intersection]:
 def import_review(*, intersection: Intersection) -> dict[str, int]:
     """What an engineer should review after importing the intersection from a signal
     program: intergreen times the program did not give (defaults), those raised to the
-    clearing group's yellow, and yellows raised to the layer's floor (ADR 0032)."""
+    clearing group's yellow, and yellows raised to the layer's floor (ADR 0033)."""
     counts = dict(
         intersection.intergreens.filter(
             source__in=[Intergreen.Source.DEFAULT, Intergreen.Source.RAISED]

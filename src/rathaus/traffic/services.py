@@ -134,7 +134,6 @@ def network_import(
                 )
                 for g in model.groups
             )
-            sources = info.intergreen_sources.get(tid, {})
             Phase.objects.bulk_create(
                 Phase(
                     municipality=municipality,
@@ -148,6 +147,7 @@ def network_import(
                 )
                 for i, p in enumerate(model.phases)
             )
+            sources = info.intergreen_sources.get(tid, {})
             Intergreen.objects.bulk_create(
                 Intergreen(
                     municipality=municipality,
