@@ -321,14 +321,16 @@ def _intersection(
     # the default), each green set the shortest time the program shows it, so the plan
     # can be run as drawn.
     shortest_run = {g: min(runs) for g, runs in _group_runs(raw, n, "Gg").items()}
-    shown_for = _shortest_showings(raw)
+    # each state's greens if it is a phase; empty for a transition (yellow, red-yellow)
+    # or all-red
+    greens_of = [_phase_greens(state) for state, *_ in raw]
+    shown_for = _shortest_showings(raw, greens_of)
     phases: list[Phase] = []
     index_of: dict[frozenset[int], int] = {}
     plan: list[tuple[int, float]] = []
-    for state, dur, min_dur, max_dur in raw:
-        greens = frozenset(g for g, ch in enumerate(state) if ch in "Gg")
-        if not greens or any(ch in "yYu" for ch in state):
-            continue  # a transition (yellow, red-yellow) or all-red, not a phase
+    for (state, dur, min_dur, max_dur), greens in zip(raw, greens_of, strict=True):
+        if not greens:
+            continue
         if greens not in index_of:
             min_green = float(min_dur) if min_dur else min(DEFAULT_MIN_GREEN, shown_for[greens])
             max_green = float(max_dur) if max_dur else max(DEFAULT_MAX_GREEN, dur)
@@ -356,12 +358,6 @@ def _intersection(
     # the time between the clearing group's last green and the entering group's first.
     seen_pairs: dict[tuple[int, int], float] = {}
     raised: set[tuple[int, int]] = set()
-    greens_of = [
-        frozenset()
-        if any(ch in "yYu" for ch in st)
-        else frozenset(g for g, ch in enumerate(st) if ch in "Gg")
-        for st, *_ in raw
-    ]
     count = len(raw)
     for i in range(count):
         if not greens_of[i]:
@@ -440,8 +436,12 @@ def _intersection(
     return intersection, plan_, cycle, sources, program_yellow
 
 
-def _is_phase(state: str) -> bool:
-    return any(ch in "Gg" for ch in state) and not any(ch in "yYu" for ch in state)
+def _phase_greens(state: str) -> frozenset[int]:
+    """The groups green in ``state`` if it is a phase; empty for a transition (yellow,
+    red-yellow) or all-red."""
+    if any(ch in "yYu" for ch in state):
+        return frozenset()
+    return frozenset(g for g, ch in enumerate(state) if ch in "Gg")
 
 
 #: A program's states as (state, duration, minDur, maxDur).
@@ -483,11 +483,11 @@ def _group_runs(raw: _Program, n: int, letters: str) -> dict[int, list[float]]:
     return found
 
 
-def _shortest_showings(raw: _Program) -> dict[frozenset[int], float]:
-    """Per set of greens the program shows as a phase, the shortest time it shows it
-    without a break (consecutive states with the same greens count together)."""
-    sets = [
-        frozenset(g for g, ch in enumerate(state) if ch in "Gg") if _is_phase(state) else None
-        for state, *_ in raw
-    ]
-    return {key: min(runs) for key, runs in _cyclic_runs(sets, raw).items()}
+def _shortest_showings(
+    raw: _Program, greens_of: list[frozenset[int]]
+) -> dict[frozenset[int], float]:
+    """Per set of greens the program shows as a phase (``greens_of``: per state), the
+    shortest time it shows it without a break (consecutive states with the same greens
+    count together)."""
+    runs = _cyclic_runs([greens or None for greens in greens_of], raw)
+    return {key: min(found) for key, found in runs.items()}
