@@ -238,6 +238,15 @@ def test_import_page_and_intersection_page(engineer_client: Client, cologne1_net
         reverse("traffic:import"), {"network": SimpleUploadedFile("x.net.xml", b"<net><oops")}
     )
     assert bad.status_code == 400
+    # a real network with one number garbled: a clear error, not a crash, and the
+    # intersection imported before is untouched
+    garbled = cologne1_net.replace(b'length="', b'length="x', 1)
+    bad = engineer_client.post(
+        reverse("traffic:import"), {"network": SimpleUploadedFile("c.net.xml", garbled)}
+    )
+    assert bad.status_code == 400
+    assert "is not valid" in bad.content.decode()
+    assert Intersection.objects.get().pk == intersection.pk
 
 
 def test_plan_form_on_the_page(engineer_client: Client, intersection: Intersection) -> None:

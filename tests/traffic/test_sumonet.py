@@ -111,6 +111,35 @@ def test_a_program_that_never_releases_a_lane_is_refused(tmp_path: Path) -> None
         net_read(net)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ((b'duration="30"', b'duration="thirty"'), "phase duration 'thirty' is not valid"),
+        ((b'duration="30"', b'duration="-30"'), "phase duration '-30' is not valid"),
+        ((b'duration="30"', b'duration="nan"'), "phase duration 'nan' is not valid"),
+        ((b'<phase duration="30"', b'<phase minDur="x" duration="30"'), "'x' is not valid"),
+        ((b'programID="day"', b'programID="day" offset="inf"'), "offset 'inf' is not a number"),
+        ((b'length="50"', b'length="long"'), "length 'long' is not valid"),
+        ((b"</net>", b'<junction id="t" x="east" y="0"/></net>'), "x 'east' is not a number"),
+    ],
+)
+def test_numbers_that_are_not_numbers_are_refused(
+    tmp_path: Path, change: tuple[bytes, bytes], message: str
+) -> None:
+    net = tmp_path / "bad.net.xml"
+    content = MERGE + program("day", (30, "Gr"), (3, "yr"), (30, "rG"), (3, "ry")) + b"</net>"
+    net.write_bytes(content.replace(*change, 1))
+    with pytest.raises(ModelError, match=message):
+        net_read(net)
+
+
+def test_a_program_that_lasts_no_time_is_refused(tmp_path: Path) -> None:
+    net = tmp_path / "bad.net.xml"
+    net.write_bytes(MERGE + program("0", (0, "Gr"), (0, "rG")) + b"</net>")
+    with pytest.raises(ModelError, match="lasts no time"):
+        net_read(net)
+
+
 def test_the_plan_is_the_program_sumo_runs_the_last_one_given(tmp_path: Path) -> None:
     net = tmp_path / "two.net.xml"
     net.write_bytes(

@@ -121,7 +121,10 @@ def net_read(path: Path | str) -> NetInfo:
     for edge in root.iter("edge"):
         for lane in edge.iter("lane"):
             lid = lane.get("id", "")
-            info.lane_length[lid] = float(lane.get("length", "0") or 0)
+            length = _number(lane.get("length"))
+            if length is None or length < 0:
+                raise ModelError(f"Lane {lid}: the length {lane.get('length')!r} is not valid.")
+            info.lane_length[lid] = length
             info.lane_edge[lid] = edge.get("id", "")
             shapes[lid] = _shape(lane.get("shape"))
             allow = (lane.get("allow") or "").split()
@@ -186,11 +189,14 @@ def net_read(path: Path | str) -> NetInfo:
             xs, ys = [], []
             for j in nodes.values():
                 if j.get("tl") == tid:
-                    xs.append(float(j.get("x", 0)))
-                    ys.append(float(j.get("y", 0)))
+                    xs.append(_required(j.get("x"), f"Junction {j.get('id')}: x"))
+                    ys.append(_required(j.get("y"), f"Junction {j.get('id')}: y"))
             info.positions[tid] = (sum(xs) / len(xs), sum(ys) / len(ys)) if xs else (0.0, 0.0)
         else:
-            info.positions[tid] = (float(node.get("x", 0)), float(node.get("y", 0)))
+            info.positions[tid] = (
+                _required(node.get("x"), f"Junction {tid}: x"),
+                _required(node.get("y"), f"Junction {tid}: y"),
+            )
     if not info.intersections:
         raise ModelError("The network has no traffic lights.")
     return info
@@ -288,16 +294,13 @@ def _intersection(
     tid: str, tl: etree._Element, links: dict[int, dict[str, set[str]]], peds: set[int]
 ) -> tuple[Intersection, FixedPlan, float, dict[tuple[int, int], str], dict[int, float]]:
     raw = [
-        (
-            p.get("state", ""),
-            float(p.get("duration", "0") or 0),
-            p.get("minDur"),
-            p.get("maxDur"),
-        )
+        (p.get("state", ""), _duration(tid, p.get("duration")), p.get("minDur"), p.get("maxDur"))
         for p in tl.iter("phase")
     ]
     if not raw:
         raise ModelError(f"Traffic light {tid} has no phases.")
+    if not sum(d for _, d, *_ in raw) > 0:
+        raise ModelError(f"Traffic light {tid}: its program lasts no time.")
     n = len(raw[0][0])
     if n == 0 or any(len(s) != n for s, *_ in raw):
         raise ModelError(f"Traffic light {tid}: phase states differ in length.")
@@ -332,8 +335,10 @@ def _intersection(
         if not greens:
             continue
         if greens not in index_of:
-            min_green = float(min_dur) if min_dur else min(DEFAULT_MIN_GREEN, shown_for[greens])
-            max_green = float(max_dur) if max_dur else max(DEFAULT_MAX_GREEN, dur)
+            min_green = (
+                _duration(tid, min_dur) if min_dur else min(DEFAULT_MIN_GREEN, shown_for[greens])
+            )
+            max_green = _duration(tid, max_dur) if max_dur else max(DEFAULT_MAX_GREEN, dur)
             letters = {g: state[g] for g in greens}
             index_of[greens] = len(phases)
             phases.append(
@@ -432,8 +437,35 @@ def _intersection(
         for g in groups
         if g.kind != GroupKind.PEDESTRIAN and shown_yellow[g.index] < g.yellow
     }
-    plan_ = FixedPlan(tuple(plan), float(tl.get("offset", "0") or 0))
+    plan_ = FixedPlan(tuple(plan), _offset(tid, tl.get("offset")))
     return intersection, plan_, cycle, sources, program_yellow
+
+
+def _number(value: str | None) -> float | None:
+    """``value`` as a finite number (absent: 0), or ``None`` when it is not one."""
+    try:
+        number = float(value or 0)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _required(value: str | None, what: str) -> float:
+    number = _number(value)
+    if number is None:
+        raise ModelError(f"{what} {value!r} is not a number.")
+    return number
+
+
+def _duration(tid: str, value: str | None) -> float:
+    seconds = _number(value)
+    if seconds is None or seconds < 0:
+        raise ModelError(f"Traffic light {tid}: the phase duration {value!r} is not valid.")
+    return seconds
+
+
+def _offset(tid: str, value: str | None) -> float:
+    return _required(value, f"Traffic light {tid}: the offset")
 
 
 def _phase_greens(state: str) -> frozenset[int]:
