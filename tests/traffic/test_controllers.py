@@ -56,6 +56,90 @@ def test_fixed_time_runs_its_plan_in_order() -> None:
     assert 19 <= stable.count(0) / 4 <= 21 or stable.count(0) > stable.count(1)
 
 
+def green_starts(controller, layer, seconds, phase, start=0.0):  # type: ignore[no-untyped-def]
+    """The seconds at which ``phase`` turns green when ``controller`` drives ``layer``."""
+    phases = run(controller, layer, lambda t: {}, seconds, start=start)
+    return [start + t for t in range(1, seconds) if phases[t] == phase and phases[t - 1] != phase]
+
+
+def test_a_fixed_plan_holds_its_cycle_and_offset() -> None:
+    intersection = cross()
+    # A 20 s, then (5 s intergreen) B 15 s, then 5 s back: a 45 s cycle that begins 7 s
+    # after the reference time (the offset, for a green wave with the neighbours)
+    plan = FixedPlan(((0, 20.0), (1, 15.0)), offset=7.0, starts=(0.0, 25.0), cycle=45.0)
+    fixed = FixedTime(intersection, plan)
+    assert fixed.holds_plan
+    assert fixed.cycle == 45.0
+    starts = green_starts(fixed, SafetyLayer(intersection), 400, 1)
+    assert starts[1:] == [7.0 + 25.0 + 45.0 * k for k in range(1, len(starts))]
+    # a neighbour with another offset keeps its distance, cycle after cycle
+    other = FixedTime(intersection, FixedPlan(plan.greens, 19.0, plan.starts, plan.cycle))
+    later = green_starts(other, SafetyLayer(intersection), 400, 1)
+    assert {(t - 19.0 - 25.0) % 45.0 for t in later[1:]} == {0.0}
+    assert {(b - a) % 45.0 for a, b in zip(starts[1:], later[1:], strict=False)} == {12.0}
+
+
+def test_a_late_green_ends_on_time_so_the_cycle_holds() -> None:
+    # a bus's early green takes B early; the plan's A comes back late and is cut so that
+    # B still begins on the cycle clock (a drifting plan would lose the green wave)
+    intersection = cross()
+    plan = FixedPlan(((0, 20.0), (1, 15.0)), starts=(0.0, 25.0), cycle=45.0)
+    layer = SafetyLayer(intersection)
+    arbiter = PriorityArbiter(intersection, FixedTime(intersection, plan))
+    view = LayerView(layer)
+    phases = []
+    for second in range(300):
+        now = float(second)
+        if second == 95:
+            arbiter.request(PriorityRequest("bus", PriorityKind.BUS, group=1, received=now))
+        if second == 110:
+            arbiter.cancel("bus")
+        layer.step(now, arbiter.decide(Observation(now=now), view))
+        phases.append(layer.phase)
+    begins = [t for t in range(1, 300) if phases[t] == 1 and phases[t - 1] != 1]
+    assert any(95 <= t < 115 for t in begins)  # the early green
+    assert [t for t in begins if t >= 150] == [160, 205, 250, 295]
+
+
+def test_a_plan_the_layer_cannot_hold_runs_its_greens_in_order() -> None:
+    # the plan leaves 1 s between A and B, the intergreens need 5 s: each green still
+    # runs for its full time, the transitions as long as the layer makes them
+    intersection = cross()
+    plan = FixedPlan(((0, 20.0), (1, 15.0)), starts=(0.0, 21.0), cycle=45.0)
+    fixed = FixedTime(intersection, plan)
+    assert not fixed.holds_plan
+    assert fixed.cycle == 20.0 + 5.0 + 15.0 + 5.0
+    phases = run(fixed, SafetyLayer(intersection), lambda t: {}, 300)
+    runs = [len(list(g)) for p, g in itertools.groupby(phases[50:]) if p == 1]
+    assert len(runs) > 3
+    assert set(runs[:-1]) == {15}
+    # a plan without a schedule of its own (one computed by Webster's method) too
+    assert not FixedTime(intersection, FixedPlan(((0, 20.0), (1, 15.0)))).holds_plan
+
+
+@pytest.mark.parametrize(
+    ("greens", "starts", "cycle", "message"),
+    [
+        (((0, 20.0), (1, 15.0)), (0.0,), 45.0, "start for every green"),
+        (((0, 20.0), (1, 15.0)), (0.0, 50.0), 45.0, "within its cycle"),
+        (((0, 20.0), (1, 15.0)), (0.0, 25.0), 0.0, "within its cycle"),
+        (((0, 20.0), (1, 15.0)), (25.0, 0.0), 45.0, "in order"),
+    ],
+)
+def test_a_fixed_plan_with_a_broken_schedule_is_refused(  # type: ignore[no-untyped-def]
+    greens, starts, cycle, message
+) -> None:
+    with pytest.raises(ModelError, match=message):
+        FixedPlan(greens, starts=starts, cycle=cycle)
+
+
+def test_a_fixed_plan_for_phases_the_intersection_lacks_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not have"):
+        FixedTime(cross(), FixedPlan(((0, 20.0), (7, 15.0))))
+    with pytest.raises(ValueError, match="at least one"):
+        FixedTime(cross(), FixedPlan(()))
+
+
 def test_gap_actuated_skips_phases_without_calls_and_gaps_out() -> None:
     intersection = cross()
     # only east-west has traffic after the first minute

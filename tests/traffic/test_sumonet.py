@@ -39,7 +39,10 @@ def test_cologne1_becomes_one_intersection_with_the_programs_phases() -> None:
     assert intersection.intergreen[(5, 0)] == 5.0
     assert all(lanes for lanes in (g.lanes for g in intersection.groups))
     plan = info.plans["GS_cluster_357187_359543"]
-    assert plan.cycle == 29 + 6 + 29 + 6
+    assert plan.greens == ((0, 29.0), (1, 6.0), (2, 29.0), (3, 6.0))
+    # each green begins where the program has it; the cycle counts the transitions too
+    assert plan.starts == (0.0, 34.0, 45.0, 79.0)
+    assert plan.cycle == 90.0
 
 
 def test_a_network_without_traffic_lights_is_refused(tmp_path: Path) -> None:
@@ -258,30 +261,32 @@ def test_a_staggered_plan_keeps_its_short_greens_and_each_groups_minimum(
 def test_a_staggered_plan_runs_through_the_safety_layer_as_drawn(tmp_path: Path) -> None:
     info = net_read(staggered_net(tmp_path))
     intersection, plan = info.intersections["t"], info.plans["t"]
+    assert plan.starts == (0.0, 2.0, 23.0, 27.0, 33.0)
+    assert plan.cycle == 55.0
     layer = SafetyLayer(intersection, start_phase=0)
     view = LayerView(layer)
     fixed = FixedTime(intersection, plan)
+    assert fixed.holds_plan
     monitor = SafetyMonitor(intersection)
     states = []
     for second in range(400):
         state = layer.step(float(second), fixed.decide(Observation(now=float(second)), view))
         monitor.observe(float(second), state)
         states.append(state)
-    starts = [t for t in range(1, 400) if states[t] == "Grrrr" and states[t - 1] != "Grrrr"]
-    cycle = states[starts[2] : starts[3]]
-    # each set of greens for the seconds the plan gives it, not the default 5 s: group 0
-    # alone 2 s, group 1 running on alone 1 s, group 4 green 3 s; the plan's proposals
-    # are followed when due (none refused) and every group has its own minimum
-    assert cycle.count("Grrrr") == 2
-    assert sum(state[1] == "G" and state[0] != "G" for state in cycle) == 1
-    assert sum(state[4] == "G" for state in cycle) == 3
-    assert layer.refused == 0
+    # after the first cycle (the layer starts dark for its intergreens, and the plan
+    # catches up) every second shows what the plan draws: each set of greens for the
+    # seconds the plan gives it (group 0 alone 2 s, group 1 running on alone into and
+    # after group 0's yellow, group 4 green 3 s), the yellows where the plan has them,
+    # the 55 s cycle on its clock; every group keeps its own minimum, and no proposal
+    # is refused once the plan runs on time
+    drawn = [state for seconds, state in STAGGERED for _ in range(seconds)]
+    assert states[110:330] == drawn * 4
+    refused = layer.refused
+    assert refused <= 2
+    for second in range(400, 600):
+        layer.step(float(second), fixed.decide(Observation(now=float(second)), view))
+    assert layer.refused == refused
     assert monitor.violations == []
-    # 55 s as drawn, less the 3 s group 1 runs on in group 0's yellow (the layer counts
-    # them to the transition to group 1 alone), plus 1 s in which group 2 waits for its
-    # intergreen from group 0 (5 s: the default, the plan never switches the two
-    # directly); before, with every set of greens held for 5 s: 57 s
-    assert len(cycle) == 53
 
 
 def test_sumo_itself_runs_the_last_program_of_a_traffic_light(tmp_path: Path) -> None:

@@ -7,12 +7,14 @@ and when a proposal is followed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 from .model import Intersection
 from .observe import LayerView, Observation
+from .safety import SafetyLayer
 from .sumonet import FixedPlan
 
 
@@ -31,30 +33,144 @@ def _phase_lanes(intersection: Intersection) -> list[tuple[str, ...]]:
 
 
 class FixedTime:
-    """Runs a fixed plan: each phase for its green time, in order, cycle after cycle."""
+    """Runs a fixed plan on its cycle clock, as a field controller does.
+
+    The second of the cycle is ``(now - offset) mod cycle``; the plan says which phase is
+    green then, and in the transition after a green the next one is proposed. Each green
+    begins where the plan has it, so the cycle and the offset hold and neighbouring plans
+    keep their green wave (``holds_plan``). A green the layer starts late (a bus's early
+    green, a cyclist still clearing) ends on time.
+
+    Where the safety layer needs longer for a transition than the plan leaves (a plan
+    drawn per signal group lets groups run on into a transition, the layer clears them
+    first) or a green is longer than its phase's maximum, the plan cannot be held. Then,
+    as for a plan without its own schedule, the greens run in order, each for its full
+    time from when the layer shows it, and ``cycle`` is what a cycle of that takes
+    (``planned_cycle``: what the plan was drawn for).
+    """
 
     name = "fixed"
 
     def __init__(self, intersection: Intersection, plan: FixedPlan) -> None:
         if not plan.greens:
             raise ValueError("A fixed-time plan needs at least one phase.")
+        if any(not 0 <= phase < len(intersection.phases) for phase, _ in plan.greens):
+            raise ValueError("A fixed-time plan names a phase the intersection does not have.")
         self.intersection = intersection
         self.plan = plan
+        # consecutive entries with the same phase are one green
+        entries: list[tuple[int, float, float]] = []
+        for k, (phase, seconds) in enumerate(plan.greens):
+            start = plan.starts[k] if plan.starts else 0.0
+            if entries and entries[-1][0] == phase:
+                entries[-1] = (phase, entries[-1][1] + seconds, entries[-1][2])
+            else:
+                entries.append((phase, seconds, start))
+        if len(entries) > 1 and entries[0][0] == entries[-1][0]:
+            # the program begins in the middle of the green it ends with
+            phase, seconds, start = entries.pop()
+            entries[0] = (phase, seconds + entries[0][1], start)
+        self._entries = [(phase, seconds) for phase, seconds, _ in entries]
+        self.planned_cycle = plan.cycle if plan.starts else 0.0
+        self._starts = [start for _, _, start in entries]
+        self.cycle = self.planned_cycle
+        #: Whether the layer runs the plan's own schedule: every green begins when the
+        #: plan says, and none is cut at its phase's maximum.
+        self.holds_plan = bool(self.planned_cycle) and self._runs_as_drawn()
+        if not self.holds_plan:
+            # the greens in order at the layer's pace: what a cycle of that takes
+            self.cycle = sum(s for _, s in self._entries) + sum(self._transitions())
         self._step = 0
+
+    def _runs_as_drawn(self) -> bool:
+        """Run the plan on its cycle clock through a layer of its own for three cycles;
+        whether in the last one every green begins on time and none is forced to end."""
+        layer = SafetyLayer(
+            self.intersection, now=self.plan.offset, start_phase=self._entries[0][0]
+        )
+        due = {
+            math.ceil(2 * self.cycle + start): phase
+            for (phase, seconds), start in zip(self._entries, self._starts, strict=True)
+            if math.ceil(start) < start + seconds
+        }
+        for second in range(math.ceil(3 * self.cycle)):
+            now = self.plan.offset + second
+            wanted = self.wanted(now)
+            layer.step(now, wanted if layer.phase not in (None, wanted) else None)
+            if second in due and layer.phase != due[second]:
+                return False
+        return layer.forced == 0
+
+    def _transitions(self) -> list[float]:
+        """Seconds the safety layer takes from each green of the plan to the next, as it
+        runs the plan's greens in order (measured on a layer of its own over a few
+        cycles, so that clearances carried over from earlier transitions count)."""
+        entries = self._entries
+        count = len(entries)
+        if count == 1:
+            return [0.0]
+        layer = SafetyLayer(self.intersection, start_phase=entries[0][0])
+        measured: list[float | None] = [None] * count
+        ended: list[float] = [0.0] * count
+        k, since, rounds, now = 0, None, 0, 0.0
+        limit = 4 * sum(s + 60.0 for _, s in entries)
+        while rounds < 3 and now < limit:
+            phase, seconds = entries[k]
+            if since is not None and layer.phase == phase and now - since >= seconds:
+                ended[k] = now
+                k, since = (k + 1) % count, None
+                rounds += k == 0
+            layer.step(now, entries[k][0])
+            if since is None and layer.phase == entries[k][0]:
+                since = now
+                if rounds:
+                    measured[k - 1] = now - ended[k - 1]
+            now += 1.0
+        return [
+            value if value is not None else self._switch(entries[k][0], entries[(k + 1) % count][0])
+            for k, value in enumerate(measured)
+        ]
+
+    def _switch(self, src: int, dst: int) -> float:
+        inter = self.intersection
+        ending = inter.phases[src].greens - inter.phases[dst].greens
+        starting = inter.phases[dst].greens - inter.phases[src].greens
+        return max(
+            (inter.intergreen.get((a, b), 0.0) for a in ending for b in starting),
+            default=0.0,
+        )
+
+    def wanted(self, now: float) -> int:
+        """The phase the plan wants green at ``now``: the one whose green it is, or, in
+        the transition after a green, the next one."""
+        if len(self._entries) == 1:
+            return self._entries[0][0]
+        second = (now - self.plan.offset) % self.cycle
+        count = len(self._entries)
+        # the green begun last: the latest start not after ``second`` (cyclically)
+        k = min(range(count), key=lambda i: (second - self._starts[i]) % self.cycle)
+        phase, seconds = self._entries[k]
+        if (second - self._starts[k]) % self.cycle < seconds:
+            return phase
+        return self._entries[(k + 1) % count][0]
 
     def decide(self, obs: Observation, layer: LayerView) -> int | None:
         phase = layer.phase
         if phase is None:
             return None
-        wanted, seconds = self.plan.greens[self._step]
+        if not self.holds_plan:
+            return self._in_order(obs.now, phase, layer)
+        wanted = self.wanted(obs.now)
+        return wanted if wanted != phase else None
+
+    def _in_order(self, now: float, phase: int, layer: LayerView) -> int | None:
+        """Each green for its full time from when the layer shows it, then the next."""
+        wanted, seconds = self._entries[self._step]
         if phase != wanted:
             return wanted
-        if layer.green_time(obs.now) >= seconds:
-            self._step = (self._step + 1) % len(self.plan.greens)
-            # consecutive plan entries with the same greens simply continue
-            while self.plan.greens[self._step][0] == phase and len(set(self.plan.greens)) > 1:
-                self._step = (self._step + 1) % len(self.plan.greens)
-            return self.plan.greens[self._step][0]
+        if layer.green_time(now) >= seconds:
+            self._step = (self._step + 1) % len(self._entries)
+            return self._entries[self._step][0] if len(self._entries) > 1 else None
         return None
 
 

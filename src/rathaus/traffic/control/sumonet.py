@@ -50,14 +50,28 @@ MAX_NET_BYTES = 50 * 1024 * 1024
 
 @dataclass(frozen=True)
 class FixedPlan:
-    """The network's own fixed-time program as (phase index, green seconds) in order."""
+    """A fixed-time plan (Festzeitprogramm): (phase index, green seconds) in order.
+
+    ``starts`` holds the second of the cycle at which each green begins and ``cycle`` the
+    cycle time (Umlaufzeit), transitions included, where the plan says so (a network's
+    program does); without them :class:`~.controllers.FixedTime` derives both from the
+    intersection's intergreens. ``offset`` (Versatzzeit) is when the cycle begins, in
+    seconds after the reference time (as SUMO's ``offset``: the first green begins then),
+    so that neighbouring plans keep their green wave.
+    """
 
     greens: tuple[tuple[int, float], ...]
     offset: float = 0.0
+    starts: tuple[float, ...] = ()
+    cycle: float = 0.0
 
-    @property
-    def cycle(self) -> float:
-        return sum(s for _, s in self.greens)
+    def __post_init__(self) -> None:
+        if self.starts and len(self.starts) != len(self.greens):
+            raise ModelError("A fixed-time plan needs a start for every green.")
+        if self.starts and not 0 <= self.starts[0] <= max(self.starts) < self.cycle:
+            raise ModelError("A fixed-time plan's greens must begin within its cycle.")
+        if any(b < a for a, b in zip(self.starts, self.starts[1:], strict=False)):
+            raise ModelError("A fixed-time plan's greens must begin in order.")
 
 
 @dataclass
@@ -331,7 +345,10 @@ def _intersection(
     phases: list[Phase] = []
     index_of: dict[frozenset[int], int] = {}
     plan: list[tuple[int, float]] = []
+    starts: list[float] = []
+    second = 0.0
     for (state, dur, min_dur, max_dur), greens in zip(raw, greens_of, strict=True):
+        second += dur
         if not greens:
             continue
         if greens not in index_of:
@@ -352,6 +369,7 @@ def _intersection(
             )
         # A phase that only adds greens to the previous one continues it in a fixed plan.
         plan.append((index_of[greens], dur))
+        starts.append(second - dur)
     if not phases:
         raise ModelError(f"Traffic light {tid} never shows green.")
     # Groups the program shows green at the same time do not conflict, in a phase or in
@@ -437,7 +455,9 @@ def _intersection(
         for g in groups
         if g.kind != GroupKind.PEDESTRIAN and shown_yellow[g.index] < g.yellow
     }
-    plan_ = FixedPlan(tuple(plan), _offset(tid, tl.get("offset")))
+    plan_ = FixedPlan(
+        tuple(plan), _offset(tid, tl.get("offset")), starts=tuple(starts), cycle=cycle
+    )
     return intersection, plan_, cycle, sources, program_yellow
 
 
