@@ -1,12 +1,14 @@
 """An engineer starts a short simulation from the traffic view and sees its result chart;
 every page visited is axe-clean."""
 
+from datetime import time
 from typing import Any
 
 import pytest
 
 from rathaus.core.models import Municipality
 from rathaus.organisation.models import OrgUnit, Role
+from rathaus.traffic import services
 from tests.browser.conftest import axe_violations
 from tests.factories import PASSWORD
 from tests.traffic.conftest import staff_with
@@ -73,4 +75,43 @@ def test_the_intersection_page_with_its_import_review_is_axe_clean(
     # German first: the review of what the import could not take from the program
     assert "Nach dem Import zu prüfen" in review.inner_text()
     assert "120 Zwischenzeiten sind Vorgabewerte" in review.inner_text()
+    assert axe_violations(page) == []
+
+
+def test_engineer_tries_a_draft_plan_in_a_simulation(
+    page: Any,
+    live_server: Any,
+    municipality: Municipality,
+    traffic_unit: OrgUnit,
+    engineer_role: Role,
+    intersection: Any,
+    immediate_tasks: None,
+) -> None:
+    plan = services.plan_compute(
+        intersection=intersection,
+        name="Früh",
+        starts_at=time(6),
+        ends_at=time(9),
+        flows={0: 900.0, 1: 100.0, 2: 300.0, 3: 100.0},
+        offset=10.0,
+    )
+    base = _engineer_logged_in(page, live_server, traffic_unit, engineer_role)
+
+    page.goto(base + "/verwaltung/verkehr/")
+    box = page.locator(f"input[name=plans][value='{plan.pk}']")
+    assert box.count() == 1
+    assert axe_violations(page) == []
+    page.select_option("#id_scenario", "cologne1")
+    for controller in page.locator("input[name=controllers]").all():
+        controller.uncheck()
+    page.locator("input[name=controllers][value=fixed]").check()
+    box.check()
+    page.fill("#id_seconds", "60")
+    page.locator("main form[action$='/simulationen/'] button[type=submit]").click()
+    page.wait_for_load_state()
+
+    page.locator("figure.traffic-chart svg").wait_for(timeout=60_000)
+    plans = page.locator("ul.traffic-run-plans")
+    assert f"{intersection.name}: Früh v1" in plans.inner_text()
+    assert "Versatzzeit 10,0 s" in plans.inner_text()  # German first, German decimals
     assert axe_violations(page) == []

@@ -254,10 +254,15 @@ def test_plan_form_on_the_page(engineer_client: Client, intersection: Intersecti
     data = {"name": "Früh", "starts_at": "06:00", "ends_at": "09:00", "saturation": "1800"}
     data.update({f"flow_{i}": "300" for i in range(4)})
     assert engineer_client.post(url, data).status_code == 302
-    data["flow_0"] = "-5"
-    assert engineer_client.post(url, data).status_code == 400
+    for field, value in (("flow_0", "-5"), ("offset", "-3"), ("offset", "nan"), ("offset", "301")):
+        assert engineer_client.post(url, {**data, field: value}).status_code == 400
+    # an offset the form takes but the cycle does not hold is refused by the service
+    late = engineer_client.post(url, {**data, "offset": "299"})
+    assert late.status_code == 400
+    assert "within the cycle" in late.content.decode()
     assert SignalPlan.objects.count() == 1
     plan = SignalPlan.objects.get()
+    assert plan.offset == 0.0
     # the author cannot approve through the page either
     engineer_client.post(reverse("traffic:plan_approve", args=[plan.pk]))
     plan.refresh_from_db()

@@ -1,14 +1,17 @@
 """Simulation runs from the back office: started as a background task, progress, result
 chart, digital-twin state of imported intersections, comparison page."""
 
+from datetime import time
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from rathaus.audit.models import AuditEvent
 from rathaus.core.errors import ValidationFailed
 from rathaus.core.models import Municipality
 from rathaus.traffic import services
-from rathaus.traffic.models import Intersection, SimulationRun
+from rathaus.traffic.models import Intersection, Phase, SignalPlan, SimulationRun
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("immediate_tasks")]
 
@@ -82,3 +85,119 @@ def test_runs_of_another_tenant_are_404(
     assert engineer_client.get(reverse("traffic:run", args=[theirs.pk])).status_code == 404
     assert engineer_client.get(reverse("traffic:compare") + f"?lauf={theirs.pk}").status_code == 404
     assert engineer_client.get(reverse("traffic:compare") + "?lauf=x").status_code == 404
+
+
+def _draft(intersection: Intersection, *, offset: float = 0.0, name: str = "Tag") -> SignalPlan:
+    return services.plan_compute(
+        intersection=intersection,
+        name=name,
+        starts_at=time(6),
+        ends_at=time(22),
+        flows={0: 900.0, 1: 100.0, 2: 300.0, 3: 100.0},
+        offset=offset,
+    )
+
+
+def test_a_draft_plan_is_tried_in_a_run_before_it_is_approved(
+    engineer_client: Client,
+    intersection: Intersection,
+    django_capture_on_commit_callbacks: object,
+) -> None:
+    plan = _draft(intersection, offset=12.0)
+    assert plan.status == SignalPlan.Status.DRAFT
+    index = engineer_client.get(reverse("traffic:index"))
+    assert f"{intersection.name}: Tag v1" in index.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        response = start(
+            engineer_client, controllers=["fixed", "sumo_static"], plans=[str(plan.pk)]
+        )
+    assert response.status_code == 302
+    run = SimulationRun.objects.get()
+    assert run.status == SimulationRun.Status.DONE, run.error
+    # the snapshot: the plan's greens by the network's phase index, each green's start
+    # after the network's intergreens, the plan's cycle and offset
+    (taken,) = run.plans
+    assert taken["plan"] == plan.pk
+    assert taken["intersection"] == intersection.sumo_id
+    assert [g for _, g in taken["greens"]] == [g["green"] for g in plan.greens]
+    assert taken["offset"] == 12.0
+    assert taken["cycle"] == pytest.approx(plan.cycle)
+    # each green begins after the one before and the intergreens of the network's model
+    # (none where a phase only adds greens to the one before, as cologne1's turn phases)
+    model = services.intersection_model(intersection=intersection)
+    second = 0.0
+    for k, (phase, green) in enumerate(taken["greens"]):
+        assert taken["starts"][k] == pytest.approx(second)
+        second += green + model.switch_time(phase, taken["greens"][(k + 1) % 4][0])
+    assert second <= taken["cycle"]
+    fixed, static = run.results
+    assert fixed["plans"] == [taken["label"]]
+    assert "plans" not in static
+    assert fixed["metrics"]["safety_violations"] == 0
+    page = engineer_client.get(response["Location"]).content.decode()
+    assert taken["label"] in page
+    # a later change of the plan does not change what the run says it ran
+    SignalPlan.objects.filter(pk=plan.pk).update(offset=30.0)
+    run.refresh_from_db()
+    assert run.plans[0]["offset"] == 12.0
+    event = AuditEvent.objects.get(action="traffic.simulation.started")
+    assert event.data["plans"] == [plan.pk]
+
+
+def test_plans_outside_what_a_run_can_take_are_refused(
+    municipality: Municipality,
+    other_municipality: Municipality,
+    intersection: Intersection,
+    cologne1_net: bytes,
+) -> None:
+    plan = _draft(intersection)
+    theirs = _draft(
+        services.network_import(
+            municipality=other_municipality, content=cologne1_net, network="cologne1"
+        )[0]
+    )
+
+    def refused(plans: list[int], controllers: tuple[str, ...] = ("fixed",)) -> str:
+        with pytest.raises(ValidationFailed) as caught:
+            services.simulation_run_start(
+                municipality=municipality,
+                scenario="cologne1",
+                controllers=list(controllers),
+                seconds=120,
+                plans=plans,
+            )
+        return str(caught.value)
+
+    assert "fixed-time controller" in refused([plan.pk], ("adaptive",))
+    # another municipality's plan is as unknown as one that does not exist
+    assert refused([theirs.pk]) == refused([999_999]) == "Unknown signal plan."
+    assert "one signal plan per intersection" in refused([plan.pk, _draft(intersection).pk])
+    # an intersection that is not a traffic light of the scenario
+    elsewhere = _draft(
+        services.network_import(
+            municipality=municipality,
+            content=cologne1_net.replace(b"GS_cluster_357187_359543", b"elsewhere"),
+            network="other",
+        )[0]
+    )
+    assert "not a traffic light of this scenario" in refused([elsewhere.pk])
+    # phases edited since the import no longer match the network's
+    Phase.objects.filter(intersection=intersection, order=1).update(greens=[0, 5])
+    assert "is not a phase of the scenario's network" in refused([plan.pk])
+    assert not SimulationRun.objects.exists()
+
+
+@pytest.mark.parametrize("plans", [["abc"], ["-1"], ["999999"], ["1" * 40]])
+def test_bad_plan_choices_on_the_page_start_nothing(
+    engineer_client: Client, intersection: Intersection, plans: list[str]
+) -> None:
+    assert start(engineer_client, controllers=["fixed"], plans=plans).status_code == 400
+    assert not SimulationRun.objects.exists()
+
+
+def test_a_plan_offset_must_lie_within_its_cycle(intersection: Intersection) -> None:
+    with pytest.raises(ValidationFailed, match="within the cycle"):
+        _draft(intersection, offset=10_000.0)
+    with pytest.raises(ValidationFailed, match="within the cycle"):
+        _draft(intersection, offset=float("nan"))
+    assert not SignalPlan.objects.exists()

@@ -1,6 +1,7 @@
 """Real SUMO runs (short windows of the smallest scenarios): own controllers through the
 safety layer, SUMO's programs, bus priority, emergency pre-emption, the command."""
 
+import itertools
 import json
 from io import StringIO
 from pathlib import Path
@@ -234,3 +235,56 @@ def test_cyclists_still_inside_the_junction_hold_crossing_greens(
     # without cyclists nothing is held
     plain = simulate(scenario_load(resco("cologne1")), "adaptive", cache_dir=cache, seconds=300)
     assert plain.metrics["cyclist_clearance_holds"] == 0
+
+
+def test_a_plan_given_to_the_run_is_what_sumo_shows_on_its_cycle_clock(cache: Path) -> None:
+    from rathaus.traffic.control.sumonet import FixedPlan
+
+    tid = "GS_cluster_357187_359543"
+    # cologne1's own program runs 29 / 6 / 29 / 6 s greens in a 90 s cycle; this plan
+    # gives its phases 12 / 6 / 40 / 6 s (5 s transitions, 84 s) and begins 20 s later
+    plan = FixedPlan(
+        ((0, 12.0), (1, 6.0), (2, 40.0), (3, 6.0)),
+        offset=20.0,
+        starts=(0.0, 17.0, 28.0, 73.0),
+        cycle=84.0,
+    )
+    shown: dict[float, str] = {}
+    result = simulate(
+        scenario_load(resco("cologne1")),
+        "fixed",
+        cache_dir=cache,
+        seconds=420,
+        on_step=lambda now, states, readings: shown.__setitem__(now, states[tid]),
+        plans={tid: plan},
+    )
+    assert result.violations == []
+    # after the first cycle, in which the plan catches up with its clock, every cycle
+    # shows the same states at the same cycle seconds, and each state as long as the
+    # plan says: the four greens 12, 6, 40 and 6 s, each transition 5 s
+    times = sorted(shown)
+    steady = [t for t in times if t >= times[0] + 84]
+    assert all(shown[t] == shown[t - 84] for t in steady if t - 84 >= times[0] + 84)
+    first = next(k for k in range(84) if (steady[k] - 20.0) % 84 == 0)
+    cycle = [shown[steady[first + k]] for k in range(84)]
+    runs = [(state, len(list(g))) for state, g in itertools.groupby(cycle)]
+    assert sum(n for _, n in runs) == 84
+    assert [n for state, n in runs if "y" not in state and n > 5] == [12, 6, 40, 6]
+    # a plan for a traffic light the network does not have, or for another controller,
+    # is refused before anything runs
+    with pytest.raises(ValueError, match="No traffic light"):
+        simulate(
+            scenario_load(resco("cologne1")),
+            "fixed",
+            cache_dir=cache,
+            seconds=60,
+            plans={"elsewhere": plan},
+        )
+    with pytest.raises(ValueError, match="fixed-time controller only"):
+        simulate(
+            scenario_load(resco("cologne1")),
+            "adaptive",
+            cache_dir=cache,
+            seconds=60,
+            plans={tid: plan},
+        )

@@ -1,5 +1,6 @@
 """Forms of the traffic pages."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -42,12 +43,33 @@ class RunForm(forms.Form):
     seconds = forms.IntegerField(
         label=_("Simulated seconds"), min_value=60, max_value=3600, initial=600
     )
+    plans = forms.TypedMultipleChoiceField(
+        label=_("Signal plans for the fixed-time controller"),
+        help_text=_(
+            "Instead of the network's own programs, one per intersection; drafts can be "
+            "tried before they are approved."
+        ),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
 
-    def __init__(self, *args: Any, scenarios: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, scenarios: list[str], plans: Iterable[Any] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["scenario"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [(s, s) for s in scenarios]
+        choices = self.fields["plans"]
+        assert isinstance(choices, forms.ChoiceField)
+        choices.choices = [
+            (
+                p.pk,
+                f"{p.intersection.name}: {p.name} v{p.version} ({p.get_status_display()})",
+            )
+            for p in plans
+        ]
 
 
 class PlanForm(forms.Form):
@@ -59,6 +81,17 @@ class PlanForm(forms.Form):
         min_value=600,
         max_value=4000,
         initial=1800,
+    )
+    offset = forms.FloatField(
+        label=_("Offset (s)"),
+        help_text=_(
+            "When the cycle begins after the common reference time; neighbouring plans "
+            "with matching offsets form a green wave."
+        ),
+        min_value=0,
+        max_value=300,
+        initial=0,
+        required=False,
     )
 
     def __init__(self, *args: Any, phases: list[Any], **kwargs: Any) -> None:

@@ -178,6 +178,9 @@ class SignalPlan(TenantModel):
     starts_at = models.TimeField(_("valid from"))
     ends_at = models.TimeField(_("valid until"))
     cycle = models.FloatField(_("cycle (s)"))
+    #: When the cycle begins, in seconds after the common reference time (Versatzzeit):
+    #: neighbouring plans with matching offsets form a green wave.
+    offset = models.FloatField(_("offset (s)"), default=0.0)
     #: [{"phase": order, "green": seconds}] in running order.
     greens = models.JSONField(_("green times"), default=list)
     #: Counted flows per phase (vehicles per hour) the plan was computed from.
@@ -269,6 +272,12 @@ class SimulationRun(TenantModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     progress = models.FloatField(default=0.0)
     results = models.JSONField(default=list, blank=True)
+    #: The back office's signal plans the fixed-time controller runs instead of the
+    #: network's own programs, as they were when the run was started (a snapshot, so that
+    #: the run can be read later whatever became of the plans): [{"plan": pk,
+    #: "intersection": SUMO id, "label", "greens": [[phase index, seconds]], "starts",
+    #: "cycle", "offset"}].
+    plans = models.JSONField(_("signal plans"), default=list, blank=True)
     chart_svg = models.TextField(blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(

@@ -68,6 +68,16 @@ def plan_list(*, intersection: Intersection) -> QuerySet[SignalPlan]:
     )
 
 
+def plans_to_simulate(*, municipality: Municipality) -> QuerySet[SignalPlan]:
+    """The municipality's drafts and active plans, which a simulation run may try."""
+    return (
+        SignalPlan.objects.filter(municipality=municipality)
+        .exclude(status=SignalPlan.Status.RETIRED)
+        .select_related("intersection")
+        .order_by("intersection__name", "name", "-version")
+    )
+
+
 def priority_recent(*, municipality: Municipality, limit: int = 20) -> list[PriorityRequest]:
     return list(
         PriorityRequest.objects.filter(municipality=municipality)

@@ -3,13 +3,14 @@ requests and simulation runs."""
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -20,7 +21,7 @@ from rathaus.audit.services import audit_record
 from rathaus.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from rathaus.core.models import Municipality
 from rathaus.traffic.control import model as cm
-from rathaus.traffic.control.sumonet import MAX_NET_BYTES, net_read
+from rathaus.traffic.control.sumonet import MAX_NET_BYTES, FixedPlan, NetInfo, net_read
 from rathaus.traffic.control.webster import WebsterPhase, webster
 from rathaus.traffic.models import (
     DataGap,
@@ -298,10 +299,12 @@ def plan_compute(
     ends_at: time,
     flows: Mapping[int, float],
     saturation: float = 1800.0,
+    offset: float = 0.0,
     actor: Any = None,
 ) -> SignalPlan:
     """A new draft version of plan ``name`` by Webster's method from counted flows
-    (phase order -> vehicles per hour on its critical movement)."""
+    (phase order -> vehicles per hour on its critical movement); ``offset``: when its
+    cycle begins after the common reference time (for a green wave with neighbours)."""
     try:
         model = intersection_model(intersection=intersection)
     except cm.ModelError as error:
@@ -332,6 +335,11 @@ def plan_compute(
         )
     except cm.ModelError as error:
         raise ValidationFailed(str(error), code="invalid_flows") from error
+    if not (math.isfinite(offset) and 0 <= offset < result.cycle):
+        message = _("The offset must lie within the cycle (0 to %(cycle)s s).") % {
+            "cycle": result.cycle
+        }
+        raise ValidationFailed(message, code="invalid_offset", fields={"offset": [message]})
     with transaction.atomic():
         Intersection.objects.select_for_update().get(pk=intersection.pk)
         latest = (
@@ -348,6 +356,7 @@ def plan_compute(
             starts_at=starts_at,
             ends_at=ends_at,
             cycle=result.cycle,
+            offset=offset,
             greens=[
                 {"phase": p.order, "green": g} for p, g in zip(phases, result.greens, strict=True)
             ],
@@ -577,11 +586,18 @@ def simulation_run_start(
     scenario: str,
     controllers: list[str],
     seconds: int,
+    plans: Iterable[int] = (),
     actor: Any = None,
 ) -> SimulationRun:
-    """Queue a simulation run (executed by the background task ``traffic_simulation_run``)."""
+    """Queue a simulation run (executed by the background task ``traffic_simulation_run``).
+
+    ``plans``: ids of the municipality's signal plans (drafts included, to try them before
+    approval) that the fixed-time controller runs instead of the network's own programs,
+    one per intersection; each intersection must be a traffic light of the scenario's
+    network with the same phases."""
     from rathaus.traffic import selectors
     from rathaus.traffic.sim.harness import ALL_CONTROLLERS
+    from rathaus.traffic.sim.scenario import ScenarioError, scenario_load
 
     if scenario not in selectors.scenario_names():
         raise ValidationFailed(
@@ -595,12 +611,23 @@ def simulation_run_start(
         raise ValidationFailed(
             _("Between 60 and 3600 simulated seconds."), fields={"seconds": [_("Out of range.")]}
         )
+    plan_ids = list(dict.fromkeys(plans))
+    snapshot: list[dict[str, Any]] = []
+    if plan_ids:
+        if "fixed" not in controllers:
+            _refuse_plans(_("Signal plans run with the fixed-time controller: choose it too."))
+        try:
+            info = net_read(scenario_load(selectors.scenario_folder(scenario)).net)
+        except (cm.ModelError, ScenarioError) as error:
+            raise ValidationFailed(str(error), code="invalid_scenario") from error
+        snapshot = _plans_snapshot(municipality=municipality, plan_ids=plan_ids, info=info)
     with transaction.atomic():
         run = SimulationRun.objects.create(
             municipality=municipality,
             scenario=scenario,
             controllers=list(dict.fromkeys(controllers)),
             seconds=seconds,
+            plans=snapshot,
             created_by=actor,
         )
         audit_record(
@@ -608,7 +635,11 @@ def simulation_run_start(
             action="traffic.simulation.started",
             actor=actor,
             target=run,
-            data={"scenario": scenario, "controllers": run.controllers},
+            data={
+                "scenario": scenario,
+                "controllers": run.controllers,
+                "plans": [p["plan"] for p in snapshot],
+            },
         )
 
         def enqueue() -> None:
@@ -618,6 +649,93 @@ def simulation_run_start(
 
         transaction.on_commit(enqueue)
     return run
+
+
+def _refuse_plans(message: str) -> NoReturn:
+    raise ValidationFailed(message, code="invalid_plans", fields={"plans": [message]})
+
+
+def _plans_snapshot(
+    *, municipality: Municipality, plan_ids: list[int], info: NetInfo
+) -> list[dict[str, Any]]:
+    """Each plan as the fixed-time controller runs it on the scenario's network: its
+    phases by their index there (matched by their greens), each green's start second
+    after the intergreens of the network's model (as Webster's method counts them),
+    its cycle and its offset."""
+    found = {
+        p.pk: p
+        for p in SignalPlan.objects.filter(municipality=municipality, pk__in=plan_ids)
+        .select_related("intersection")
+        .prefetch_related("intersection__phases")
+    }
+    if len(found) != len(plan_ids):
+        # another municipality's plan is as unknown as one that does not exist
+        _refuse_plans(_("Unknown signal plan."))
+    snapshot: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for pk in plan_ids:
+        plan = found[pk]
+        label = f"{plan.intersection.name}: {plan.name} v{plan.version}"
+        tid = plan.intersection.sumo_id
+        if tid in seen:
+            _refuse_plans(_("Only one signal plan per intersection."))
+        seen.add(tid)
+        model = info.intersections.get(tid)
+        if model is None:
+            _refuse_plans(
+                _("%(plan)s: the intersection is not a traffic light of this scenario.")
+                % {"plan": label}
+            )
+        index_of = {p.greens: i for i, p in enumerate(model.phases)}
+        greens_of = {
+            p.order: frozenset(int(g) for g in p.greens) for p in plan.intersection.phases.all()
+        }
+        entries: list[tuple[int, float]] = []
+        for item in plan.greens:
+            index = index_of.get(greens_of.get(item["phase"], frozenset()))
+            if index is None:
+                _refuse_plans(
+                    _("%(plan)s: phase %(phase)s is not a phase of the scenario's network.")
+                    % {"plan": label, "phase": item["phase"]}
+                )
+            entries.append((index, float(item["green"])))
+        if not entries:
+            _refuse_plans(_("%(plan)s: the plan has no greens.") % {"plan": label})
+        starts, second = [], 0.0
+        for k, (phase, green) in enumerate(entries):
+            starts.append(second)
+            second += green + model.switch_time(phase, entries[(k + 1) % len(entries)][0])
+        # the plan's own cycle where it leaves room; the network's intergreens where not
+        cycle = max(plan.cycle, second)
+        try:
+            FixedPlan(tuple(entries), plan.offset, tuple(starts), cycle)
+        except cm.ModelError as error:
+            _refuse_plans(f"{label}: {error}")
+        snapshot.append(
+            {
+                "plan": plan.pk,
+                "intersection": tid,
+                "label": label,
+                "greens": [list(e) for e in entries],
+                "starts": starts,
+                "cycle": cycle,
+                "offset": plan.offset,
+            }
+        )
+    return snapshot
+
+
+def run_plans(run: SimulationRun) -> dict[str, FixedPlan]:
+    """The plans of ``run``'s snapshot as the fixed-time controller takes them."""
+    return {
+        p["intersection"]: FixedPlan(
+            tuple((int(i), float(g)) for i, g in p["greens"]),
+            float(p["offset"]),
+            tuple(float(t) for t in p["starts"]),
+            float(p["cycle"]),
+        )
+        for p in run.plans or []
+    }
 
 
 def simulation_run_execute(*, run_id: int) -> SimulationRun:
@@ -644,6 +762,7 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun:
     count = len(run.controllers)
     try:
         scenario = scenario_load(selectors.scenario_folder(run.scenario))
+        plans = run_plans(run)
         cache = Path(settings.VAR_DIR) / "traffic"
         for k, controller in enumerate(run.controllers):
             last = {"share": 0.0}
@@ -690,8 +809,12 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun:
                 progress=progress,
                 on_step=twin,
                 step_every=10.0,
+                plans=plans if controller == "fixed" else None,
             )
-            results.append(result.as_dict())
+            row = result.as_dict()
+            if plans and controller == "fixed":
+                row["plans"] = [p["label"] for p in run.plans]
+            results.append(row)
         chart = results_chart(results, title=_("Mean delay per vehicle (s)"))
     except Exception as error:
         SimulationRun.objects.filter(pk=run.pk).update(

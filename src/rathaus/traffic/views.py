@@ -64,10 +64,11 @@ def _map(intersections: list[Any]) -> list[dict[str, Any]]:
     return points
 
 
-def _run_form(data: Any = None) -> RunForm:
+def _run_form(municipality: Any, data: Any = None) -> RunForm:
     return RunForm(
         data,
         scenarios=selectors.scenario_names(),
+        plans=selectors.plans_to_simulate(municipality=municipality),
         initial={"controllers": ["adaptive", "sumo_actuated"], "seconds": 600},
     )
 
@@ -88,7 +89,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "map_height": MAP_HEIGHT,
             "priority": selectors.priority_recent(municipality=municipality),
             "runs": selectors.run_list(municipality=municipality)[:20],
-            "run_form": _run_form(),
+            "run_form": _run_form(municipality),
             "can_simulate": user_can_anywhere(user=request.user, permission=SIMULATE_PERMISSION),
             "can_manage": user_can_anywhere(user=request.user, permission=MANAGE_PERMISSION),
         },
@@ -198,6 +199,7 @@ def plan_compute(request: HttpRequest, intersection_id: int) -> HttpResponse:
             ends_at=form.cleaned_data["ends_at"],
             flows=form.flows(),
             saturation=form.cleaned_data["saturation"],
+            offset=form.cleaned_data["offset"] or 0.0,
             actor=request.user,
         )
     except ApplicationError as error:
@@ -306,7 +308,7 @@ def plan_approve(request: HttpRequest, plan_id: int) -> HttpResponse:
 @require_http_methods(["POST"])
 def run_start(request: HttpRequest) -> HttpResponse:
     municipality = request_municipality(request)
-    form = _run_form(request.POST)
+    form = _run_form(municipality, request.POST)
     if form.is_valid():
         try:
             run = services.simulation_run_start(
@@ -314,6 +316,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
                 scenario=form.cleaned_data["scenario"],
                 controllers=form.cleaned_data["controllers"],
                 seconds=form.cleaned_data["seconds"],
+                plans=form.cleaned_data["plans"],
                 actor=request.user,
             )
         except ApplicationError as error:

@@ -127,18 +127,11 @@ class FixedTime:
                     measured[k - 1] = now - ended[k - 1]
             now += 1.0
         return [
-            value if value is not None else self._switch(entries[k][0], entries[(k + 1) % count][0])
+            value
+            if value is not None
+            else self.intersection.switch_time(entries[k][0], entries[(k + 1) % count][0])
             for k, value in enumerate(measured)
         ]
-
-    def _switch(self, src: int, dst: int) -> float:
-        inter = self.intersection
-        ending = inter.phases[src].greens - inter.phases[dst].greens
-        starting = inter.phases[dst].greens - inter.phases[src].greens
-        return max(
-            (inter.intergreen.get((a, b), 0.0) for a in ending for b in starting),
-            default=0.0,
-        )
 
     def wanted(self, now: float) -> int:
         """The phase the plan wants green at ``now``: the one whose green it is, or, in
@@ -383,15 +376,8 @@ class Adaptive:
         self._last: float | None = None
 
     def switch_time(self, src: int, dst: int) -> float:
-        """Seconds from leaving phase ``src`` until every group of ``dst`` may be green:
-        the longest intergreen from a group that ends to a conflicting group that starts."""
-        inter = self.intersection
-        ending = inter.phases[src].greens - inter.phases[dst].greens
-        starting = inter.phases[dst].greens - inter.phases[src].greens
-        return max(
-            (inter.intergreen.get((a, b), 0.0) for a in ending for b in starting),
-            default=0.0,
-        )
+        """Seconds from leaving phase ``src`` until every group of ``dst`` may be green."""
+        return self.intersection.switch_time(src, dst)
 
     def _blocked(self, obs: Observation, lane: str) -> bool:
         exits = self._exits.get(lane, ())

@@ -81,6 +81,15 @@ class Intersection:
         p = self.phases[phase]
         return max([p.min_green, *(self.groups[g].min_green for g in p.greens)])
 
+    def switch_time(self, src: int, dst: int) -> float:
+        """Seconds from leaving phase ``src`` until every group of ``dst`` may be green:
+        the longest intergreen from a group that ends to a conflicting group that starts."""
+        ending = self.phases[src].greens - self.phases[dst].greens
+        starting = self.phases[dst].greens - self.phases[src].greens
+        return max(
+            (self.intergreen.get((a, b), 0.0) for a in ending for b in starting), default=0.0
+        )
+
     def phases_serving(self, group: int) -> list[int]:
         return [i for i, p in enumerate(self.phases) if group in p.greens]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..control.observe import LaneReading
+from ..control.sumonet import FixedPlan
 from .harness import ALL_CONTROLLERS, DEFAULT_SEED, RunResult, simulate
 from .scenario import BUILTINS, Scenario, builtin_net
 
@@ -50,6 +51,7 @@ def _isolated(
     seconds: float | None,
     seed: int,
     step_every: float | None,
+    plans: Mapping[str, FixedPlan] | None = None,
 ) -> None:
     """Body of :func:`simulate_isolated`'s process: run, and send progress, the
     digital-twin steps asked for, and the result or the error through ``out``."""
@@ -69,6 +71,7 @@ def _isolated(
             progress=lambda share: out.put(("progress", share)),
             on_step=step if step_every is not None else None,
             seed=seed,
+            plans=plans,
         )
     except Exception as error:  # reported to the caller, who decides
         out.put(("error", f"{type(error).__name__}: {error}"))
@@ -86,6 +89,7 @@ def simulate_isolated(
     on_step: Callable[[float, dict[str, str], Mapping[str, LaneReading]], None] | None = None,
     step_every: float = 10.0,
     seed: int = DEFAULT_SEED,
+    plans: Mapping[str, FixedPlan] | None = None,
 ) -> RunResult:
     """:func:`~.harness.simulate` in a fresh process of its own.
 
@@ -112,6 +116,7 @@ def simulate_isolated(
             seconds,
             seed,
             step_every if on_step is not None else None,
+            dict(plans) if plans else None,
         ),
         name=f"rathaus-sumo-{scenario.name}-{controller}",
         daemon=True,

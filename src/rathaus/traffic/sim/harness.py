@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from ..control.controllers import CONTROLLERS, Controller
 from ..control.observe import LaneReading, LayerView, Observation
 from ..control.priority import PriorityArbiter, PriorityKind, PriorityRequest
 from ..control.safety import SafetyLayer, SafetyMonitor
-from ..control.sumonet import NetInfo, net_read
+from ..control.sumonet import FixedPlan, NetInfo, net_read
 from .scenario import BUILTINS, Scenario, builtin_net, flow_departures
 
 #: Own controllers; ``adaptive_nopriority`` is the adaptive controller without bus
@@ -204,17 +204,25 @@ def _tripinfo(path: Path) -> dict[str, dict[str, float]]:
 class _Own:
     """State of own controllers for all intersections of a run."""
 
-    def __init__(self, info: NetInfo, controller: str, priority: bool, start: float) -> None:
+    def __init__(
+        self,
+        info: NetInfo,
+        controller: str,
+        priority: bool,
+        start: float,
+        plans: Mapping[str, FixedPlan] | None = None,
+    ) -> None:
         base = "adaptive" if controller == "adaptive_nopriority" else controller
         factory = CONTROLLERS[base]
+        plans = {**info.plans, **(plans or {})}
         self.info = info
         self.layers: dict[str, SafetyLayer] = {}
         self.controllers: dict[str, Controller] = {}
         self.arbiters: dict[str, PriorityArbiter] = {}
         for tid, intersection in info.intersections.items():
-            first = info.plans[tid].greens[0][0]
+            first = plans[tid].greens[0][0]
             self.layers[tid] = SafetyLayer(intersection, now=start, start_phase=first)
-            inner = factory(intersection, info.plans[tid])
+            inner = factory(intersection, plans[tid])
             if priority:
                 arbiter = PriorityArbiter(intersection, inner)
                 self.arbiters[tid] = arbiter
@@ -270,16 +278,21 @@ def simulate(
     progress: Progress | None = None,
     on_step: Callable[[float, dict[str, str], dict[str, LaneReading]], None] | None = None,
     seed: int = DEFAULT_SEED,
+    plans: Mapping[str, FixedPlan] | None = None,
 ) -> RunResult:
     """Run ``controller`` (one of :data:`ALL_CONTROLLERS`) on ``scenario``.
 
     ``seconds`` shortens the run (vehicles due later are not counted); ``progress``
     receives the share done (0..1); ``on_step`` (digital twin) gets the time, each
     intersection's state string and the lane readings every simulated second; ``seed``
-    is SUMO's random seed (driver imperfection, departure speeds, routing choices).
+    is SUMO's random seed (driver imperfection, departure speeds, routing choices);
+    ``plans`` (by traffic light id) replace the network's own programs for the
+    fixed-time controller (the back office's plans, tried before they go live).
     """
     if controller not in ALL_CONTROLLERS:
         raise ValueError(f"Unknown controller {controller!r}.")
+    if plans and controller != "fixed":
+        raise ValueError("Signal plans run with the fixed-time controller only.")
     import libsumo  # type: ignore[import-untyped]
 
     end = scenario.end if seconds is None else min(scenario.end, scenario.begin + seconds)
@@ -292,8 +305,11 @@ def simulate(
         elif controller == "sumo_delay_based":
             net = builtin_net(scenario, "delay_based", cache_dir)
         info = net_read(net)
+        unknown = sorted(set(plans or ()) - set(info.intersections))
+        if unknown:
+            raise ValueError(f"No traffic light {', '.join(unknown)} in this network.")
         own = (
-            _Own(info, controller, controller != "adaptive_nopriority", scenario.begin)
+            _Own(info, controller, controller != "adaptive_nopriority", scenario.begin, plans)
             if controller in OWN_CONTROLLERS
             else None
         )
