@@ -357,8 +357,11 @@ def plan_compute(
             ends_at=ends_at,
             cycle=result.cycle,
             offset=offset,
+            # each green with the intergreen after it, as the method counted it, so that
+            # the plan can be run on its cycle clock with its greens where it has them
             greens=[
-                {"phase": p.order, "green": g} for p, g in zip(phases, result.greens, strict=True)
+                {"phase": p.order, "green": g, "intergreen": w.intergreen}
+                for p, g, w in zip(phases, result.greens, webster_phases, strict=True)
             ],
             flows={str(k): float(v) for k, v in flows.items()},
             created_by=actor,
@@ -660,8 +663,8 @@ def _plans_snapshot(
 ) -> list[dict[str, Any]]:
     """Each plan as the fixed-time controller runs it on the scenario's network: its
     phases by their index there (matched by their greens), each green's start second
-    after the intergreens of the network's model (as Webster's method counts them),
-    its cycle and its offset."""
+    (after the green before and the intergreen the plan counted, or the network's where
+    that is longer), its cycle and its offset."""
     found = {
         p.pk: p
         for p in SignalPlan.objects.filter(municipality=municipality, pk__in=plan_ids)
@@ -701,11 +704,13 @@ def _plans_snapshot(
             entries.append((index, float(item["green"])))
         if not entries:
             _refuse_plans(_("%(plan)s: the plan has no greens.") % {"plan": label})
+        # each green after the one before and the intergreen the plan counted (the
+        # network's where it needs longer, or where an older plan did not record it)
         starts, second = [], 0.0
-        for k, (phase, green) in enumerate(entries):
+        for k, ((phase, green), item) in enumerate(zip(entries, plan.greens, strict=True)):
             starts.append(second)
-            second += green + model.switch_time(phase, entries[(k + 1) % len(entries)][0])
-        # the plan's own cycle where it leaves room; the network's intergreens where not
+            needed = model.switch_time(phase, entries[(k + 1) % len(entries)][0])
+            second += green + max(needed, float(item.get("intergreen") or 0.0))
         cycle = max(plan.cycle, second)
         try:
             FixedPlan(tuple(entries), plan.offset, tuple(starts), cycle)
