@@ -28,6 +28,18 @@ def _engineer_logged_in(page: Any, live_server: Any, unit: OrgUnit, role: Role) 
     return base
 
 
+def _start_run(page: Any, controllers: list[str]) -> None:
+    """Start a 60 s run of cologne1 with ``controllers`` from the traffic view."""
+    page.select_option("#id_scenario", "cologne1")
+    for box in page.locator("input[name=controllers]").all():
+        box.uncheck()
+    for name in controllers:
+        page.locator(f"input[name=controllers][value={name}]").check()
+    page.fill("#id_seconds", "60")
+    page.locator("main form[action$='/simulationen/'] button[type=submit]").click()
+    page.wait_for_load_state()
+
+
 def test_engineer_runs_a_simulation_from_the_traffic_view(
     page: Any,
     live_server: Any,
@@ -40,14 +52,7 @@ def test_engineer_runs_a_simulation_from_the_traffic_view(
 
     page.goto(base + "/verwaltung/verkehr/")
     assert axe_violations(page) == []
-    page.select_option("#id_scenario", "cologne1")
-    for box in page.locator("input[name=controllers]").all():
-        box.uncheck()
-    page.locator("input[name=controllers][value=adaptive]").check()
-    page.locator("input[name=controllers][value=sumo_static]").check()
-    page.fill("#id_seconds", "60")
-    page.locator("main form[action$='/simulationen/'] button[type=submit]").click()
-    page.wait_for_load_state()
+    _start_run(page, ["adaptive", "sumo_static"])
 
     chart = page.locator("figure.traffic-chart svg")
     chart.wait_for(timeout=60_000)
@@ -101,14 +106,8 @@ def test_engineer_tries_a_draft_plan_in_a_simulation(
     box = page.locator(f"input[name=plans][value='{plan.pk}']")
     assert box.count() == 1
     assert axe_violations(page) == []
-    page.select_option("#id_scenario", "cologne1")
-    for controller in page.locator("input[name=controllers]").all():
-        controller.uncheck()
-    page.locator("input[name=controllers][value=fixed]").check()
     box.check()
-    page.fill("#id_seconds", "60")
-    page.locator("main form[action$='/simulationen/'] button[type=submit]").click()
-    page.wait_for_load_state()
+    _start_run(page, ["fixed"])
 
     page.locator("figure.traffic-chart svg").wait_for(timeout=60_000)
     plans = page.locator("ul.traffic-run-plans")

@@ -272,19 +272,15 @@ def test_a_plan_given_to_the_run_is_what_sumo_shows_on_its_cycle_clock(cache: Pa
     assert [n for state, n in runs if "y" not in state and n > 5] == [12, 6, 40, 6]
     # a plan for a traffic light the network does not have, or for another controller,
     # is refused before anything runs
-    with pytest.raises(ValueError, match="No traffic light"):
-        simulate(
-            scenario_load(resco("cologne1")),
-            "fixed",
-            cache_dir=cache,
-            seconds=60,
-            plans={"elsewhere": plan},
-        )
-    with pytest.raises(ValueError, match="fixed-time controller only"):
-        simulate(
-            scenario_load(resco("cologne1")),
-            "adaptive",
-            cache_dir=cache,
-            seconds=60,
-            plans={tid: plan},
-        )
+    for controller, plans, message in (
+        ("fixed", {"elsewhere": plan}, "No traffic light"),
+        ("adaptive", {tid: plan}, "fixed-time controller only"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            simulate(
+                scenario_load(resco("cologne1")),
+                controller,
+                cache_dir=cache,
+                seconds=60,
+                plans=plans,
+            )
