@@ -11,7 +11,14 @@ from rathaus.audit.models import AuditEvent
 from rathaus.core.errors import ValidationFailed
 from rathaus.core.models import Municipality
 from rathaus.traffic import services
-from rathaus.traffic.models import Intersection, Phase, SignalPlan, SimulationRun
+from rathaus.traffic.models import (
+    Intergreen,
+    Intersection,
+    Phase,
+    SignalGroup,
+    SignalPlan,
+    SimulationRun,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("immediate_tasks")]
 
@@ -183,10 +190,49 @@ def test_plans_outside_what_a_run_can_take_are_refused(
         )[0]
     )
     assert "not a traffic light of this scenario" in refused([elsewhere.pk])
-    # phases edited since the import no longer match the network's
-    Phase.objects.filter(intersection=intersection, order=1).update(greens=[0, 5])
-    assert "is not a phase of the scenario's network" in refused([plan.pk])
+    # a configuration that releases other lanes than the scenario's traffic light
+    SignalGroup.objects.filter(intersection=intersection, index=0).update(lanes=["elsewhere_0"])
+    assert "does not match the network" in refused([plan.pk])
+    SignalGroup.objects.filter(intersection=intersection, index=0).update(
+        lanes=list(services.intersection_model(intersection=elsewhere.intersection).groups[0].lanes)
+    )
+    # an unsafe configuration (written around the services) is refused, not simulated
+    second = Phase.objects.filter(intersection=intersection, order=1)
+    greens = second.get().greens
+    second.update(greens=[0, 5])
+    assert "conflicting greens" in refused([plan.pk])
+    # a phase the plan was computed for and that is gone since
+    second.update(greens=greens, order=9)
+    assert "phase 1 no longer exists" in refused([plan.pk])
     assert not SimulationRun.objects.exists()
+
+
+def test_a_run_takes_the_intergreens_the_engineer_reviewed(
+    intersection: Intersection,
+) -> None:
+    plan = _draft(intersection)
+    pair = Intergreen.objects.filter(intersection=intersection, source="default").first()
+    assert pair is not None
+    services.intergreen_set(
+        intersection=intersection,
+        clearing=pair.clearing.index,
+        entering=pair.entering.index,
+        seconds=pair.seconds + 4.0,
+    )
+    run = services.simulation_run_start(
+        municipality=intersection.municipality,
+        scenario="cologne1",
+        controllers=["fixed"],
+        seconds=120,
+        plans=[plan.pk],
+    )
+    model = run.plans[0]["model"]
+    assert [pair.clearing.index, pair.entering.index, pair.seconds + 4.0] in model["intergreen"]
+    _plans, models = services.run_plans(run)
+    assert (
+        models[intersection.sumo_id].intergreen[(pair.clearing.index, pair.entering.index)]
+        == pair.seconds + 4.0
+    )
 
 
 @pytest.mark.parametrize("plans", [["abc"], ["-1"], ["999999"], ["1" * 40]])

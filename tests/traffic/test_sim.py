@@ -3,6 +3,7 @@ safety layer, SUMO's programs, bus priority, emergency pre-emption, the command.
 
 import itertools
 import json
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 
@@ -284,3 +285,63 @@ def test_a_plan_given_to_the_run_is_what_sumo_shows_on_its_cycle_clock(cache: Pa
                 seconds=60,
                 plans=plans,
             )
+
+
+def test_a_plan_runs_with_the_intersections_reviewed_intergreens(cache: Path) -> None:
+    from rathaus.traffic.control.model import intersection_build
+    from rathaus.traffic.control.safety import SafetyMonitor
+    from rathaus.traffic.control.sumonet import FixedPlan, net_read
+
+    tid = "GS_cluster_357187_359543"
+    network = net_read(resco("cologne1") / "cologne1.net.xml").intersections[tid]
+    # an engineer has lengthened every intergreen by 5 s after reviewing the import
+    reviewed = intersection_build(
+        id=tid,
+        groups=network.groups,
+        phases=network.phases,
+        intergreen={pair: seconds + 5.0 for pair, seconds in network.intergreen.items()},
+    )
+    plan = FixedPlan(
+        ((0, 29.0), (1, 6.0), (2, 29.0), (3, 6.0)), starts=(0.0, 29.0, 45.0, 74.0), cycle=90.0
+    )
+
+    def shown(**overrides: object) -> list[str]:
+        states: list[str] = []
+        result = simulate(
+            scenario_load(resco("cologne1")),
+            "fixed",
+            cache_dir=cache,
+            seconds=300,
+            on_step=lambda now, s, readings: states.append(s[tid]),
+            plans={tid: plan},
+            **overrides,  # type: ignore[arg-type]
+        )
+        assert result.violations == []
+        return states
+
+    def violations(states: list[str]) -> int:
+        monitor = SafetyMonitor(reviewed)
+        for second, state in enumerate(states):
+            monitor.observe(float(second), state)
+        return len(monitor.violations)
+
+    # SUMO shows the reviewed intergreens when the run has them, the network's without
+    assert violations(shown(models={tid: reviewed})) == 0
+    assert violations(shown()) > 0
+    with pytest.raises(ValueError, match="other lanes"):
+        simulate(
+            scenario_load(resco("cologne1")),
+            "fixed",
+            cache_dir=cache,
+            seconds=60,
+            plans={tid: plan},
+            models={tid: replace(reviewed, groups=tuple(reversed(reviewed.groups)))},
+        )
+    with pytest.raises(ValueError, match="plan of its own"):
+        simulate(
+            scenario_load(resco("cologne1")),
+            "fixed",
+            cache_dir=cache,
+            seconds=60,
+            models={tid: reviewed},
+        )

@@ -661,15 +661,19 @@ def _refuse_plans(message: str) -> NoReturn:
 def _plans_snapshot(
     *, municipality: Municipality, plan_ids: list[int], info: NetInfo
 ) -> list[dict[str, Any]]:
-    """Each plan as the fixed-time controller runs it on the scenario's network: its
-    phases by their index there (matched by their greens), each green's start second
-    (after the green before and the intergreen the plan counted, or the network's where
-    that is longer), its cycle and its offset."""
+    """Each plan as the fixed-time controller runs it, with its intersection's
+    configuration (phases, intergreens and minimum greens as reviewed and edited in the
+    back office), which must release the same lanes as the scenario network's traffic
+    light of the same SUMO id: the plan's phases by their index in that configuration,
+    each green's start second (after the green before and the intergreen the plan
+    counted, or the configuration's where that is longer), its cycle and its offset."""
+    from rathaus.traffic.sim.harness import configured
+
     found = {
         p.pk: p
-        for p in SignalPlan.objects.filter(municipality=municipality, pk__in=plan_ids)
-        .select_related("intersection")
-        .prefetch_related("intersection__phases")
+        for p in SignalPlan.objects.filter(
+            municipality=municipality, pk__in=plan_ids
+        ).select_related("intersection")
     }
     if len(found) != len(plan_ids):
         # another municipality's plan is as unknown as one that does not exist
@@ -683,29 +687,29 @@ def _plans_snapshot(
         if tid in seen:
             _refuse_plans(_("Only one signal plan per intersection."))
         seen.add(tid)
-        model = info.intersections.get(tid)
-        if model is None:
+        network = info.intersections.get(tid)
+        if network is None:
             _refuse_plans(
                 _("%(plan)s: the intersection is not a traffic light of this scenario.")
                 % {"plan": label}
             )
-        index_of = {p.greens: i for i, p in enumerate(model.phases)}
-        greens_of = {
-            p.order: frozenset(int(g) for g in p.greens) for p in plan.intersection.phases.all()
-        }
+        try:
+            model = configured(network, intersection_model(intersection=plan.intersection))
+        except ValueError as error:  # ModelError included
+            _refuse_plans(f"{label}: {error}")
+        orders = list(plan.intersection.phases.order_by("order").values_list("order", flat=True))
         entries: list[tuple[int, float]] = []
         for item in plan.greens:
-            index = index_of.get(greens_of.get(item["phase"], frozenset()))
-            if index is None:
+            if item["phase"] not in orders:
                 _refuse_plans(
-                    _("%(plan)s: phase %(phase)s is not a phase of the scenario's network.")
+                    _("%(plan)s: phase %(phase)s no longer exists.")
                     % {"plan": label, "phase": item["phase"]}
                 )
-            entries.append((index, float(item["green"])))
+            entries.append((orders.index(item["phase"]), float(item["green"])))
         if not entries:
             _refuse_plans(_("%(plan)s: the plan has no greens.") % {"plan": label})
         # each green after the one before and the intergreen the plan counted (the
-        # network's where it needs longer, or where an older plan did not record it)
+        # configuration's where it needs longer, or where an older plan did not record it)
         starts, second = [], 0.0
         for k, ((phase, green), item) in enumerate(zip(entries, plan.greens, strict=True)):
             starts.append(second)
@@ -725,14 +729,16 @@ def _plans_snapshot(
                 "starts": starts,
                 "cycle": cycle,
                 "offset": plan.offset,
+                "model": cm.intersection_as_data(model),
             }
         )
     return snapshot
 
 
-def run_plans(run: SimulationRun) -> dict[str, FixedPlan]:
-    """The plans of ``run``'s snapshot as the fixed-time controller takes them."""
-    return {
+def run_plans(run: SimulationRun) -> tuple[dict[str, FixedPlan], dict[str, cm.Intersection]]:
+    """The plans of ``run``'s snapshot as the fixed-time controller takes them, and the
+    intersections' configurations they run with."""
+    plans = {
         p["intersection"]: FixedPlan(
             tuple((int(i), float(g)) for i, g in p["greens"]),
             float(p["offset"]),
@@ -741,6 +747,12 @@ def run_plans(run: SimulationRun) -> dict[str, FixedPlan]:
         )
         for p in run.plans or []
     }
+    models = {
+        p["intersection"]: cm.intersection_from_data(p["model"])
+        for p in run.plans or []
+        if "model" in p
+    }
+    return plans, models
 
 
 def simulation_run_execute(*, run_id: int) -> SimulationRun:
@@ -767,7 +779,7 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun:
     count = len(run.controllers)
     try:
         scenario = scenario_load(selectors.scenario_folder(run.scenario))
-        plans = run_plans(run)
+        plans, models = run_plans(run)
         cache = Path(settings.VAR_DIR) / "traffic"
         for k, controller in enumerate(run.controllers):
             last = {"share": 0.0}
@@ -815,6 +827,7 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun:
                 on_step=twin,
                 step_every=10.0,
                 plans=plans if controller == "fixed" else None,
+                models=models if controller == "fixed" else None,
             )
             row = result.as_dict()
             if plans and controller == "fixed":

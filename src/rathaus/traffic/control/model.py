@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class ModelError(ValueError):
@@ -165,3 +166,71 @@ def intersection_build(
     return Intersection(
         id=id, groups=groups_t, phases=phases_t, intergreen=matrix, crossing_paths=paths
     )
+
+
+def intersection_as_data(intersection: Intersection) -> dict[str, Any]:
+    """``intersection`` as plain JSON data (to keep what a simulation ran with)."""
+    return {
+        "id": intersection.id,
+        "groups": [
+            {
+                "index": g.index,
+                "name": g.name,
+                "kind": g.kind.value,
+                "yellow": g.yellow,
+                "min_green": g.min_green,
+                "lanes": list(g.lanes),
+                "out_lanes": list(g.out_lanes),
+            }
+            for g in intersection.groups
+        ],
+        "phases": [
+            {
+                "name": p.name,
+                "greens": sorted(p.greens),
+                "min_green": p.min_green,
+                "max_green": p.max_green,
+                "letters": {str(k): v for k, v in p.letters.items()},
+            }
+            for p in intersection.phases
+        ],
+        "intergreen": [[a, b, s] for (a, b), s in sorted(intersection.intergreen.items())],
+    }
+
+
+def intersection_from_data(
+    data: Mapping[str, Any], *, crossing_paths: Iterable[tuple[int, int]] = ()
+) -> Intersection:
+    """The intersection :func:`intersection_as_data` gave, checked again as it is built."""
+    try:
+        return intersection_build(
+            id=str(data["id"]),
+            groups=[
+                SignalGroup(
+                    index=int(g["index"]),
+                    name=str(g["name"]),
+                    kind=GroupKind(g["kind"]),
+                    yellow=float(g["yellow"]),
+                    min_green=float(g["min_green"]),
+                    lanes=tuple(str(x) for x in g["lanes"]),
+                    out_lanes=tuple(str(x) for x in g["out_lanes"]),
+                )
+                for g in data["groups"]
+            ],
+            phases=[
+                Phase(
+                    name=str(p["name"]),
+                    greens=frozenset(int(g) for g in p["greens"]),
+                    min_green=float(p["min_green"]),
+                    max_green=float(p["max_green"]),
+                    letters={int(k): str(v) for k, v in p["letters"].items()},
+                )
+                for p in data["phases"]
+            ],
+            intergreen={(int(a), int(b)): float(s) for a, b, s in data["intergreen"]},
+            crossing_paths=crossing_paths,
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, ModelError):
+            raise
+        raise ModelError(f"Not an intersection's data: {error}") from error

@@ -9,6 +9,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from ..control.model import Intersection
 from ..control.observe import LaneReading
 from ..control.sumonet import FixedPlan
 from .harness import ALL_CONTROLLERS, DEFAULT_SEED, RunResult, simulate
@@ -52,6 +53,7 @@ def _isolated(
     seed: int,
     step_every: float | None,
     plans: Mapping[str, FixedPlan] | None = None,
+    models: Mapping[str, Intersection] | None = None,
 ) -> None:
     """Body of :func:`simulate_isolated`'s process: run, and send progress, the
     digital-twin steps asked for, and the result or the error through ``out``."""
@@ -72,6 +74,7 @@ def _isolated(
             on_step=step if step_every is not None else None,
             seed=seed,
             plans=plans,
+            models=models,
         )
     except Exception as error:  # reported to the caller, who decides
         out.put(("error", f"{type(error).__name__}: {error}"))
@@ -90,6 +93,7 @@ def simulate_isolated(
     step_every: float = 10.0,
     seed: int = DEFAULT_SEED,
     plans: Mapping[str, FixedPlan] | None = None,
+    models: Mapping[str, Intersection] | None = None,
 ) -> RunResult:
     """:func:`~.harness.simulate` in a fresh process of its own.
 
@@ -117,6 +121,7 @@ def simulate_isolated(
             seed,
             step_every if on_step is not None else None,
             dict(plans) if plans else None,
+            dict(models) if models else None,
         ),
         name=f"rathaus-sumo-{scenario.name}-{controller}",
         daemon=True,

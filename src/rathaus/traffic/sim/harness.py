@@ -20,13 +20,14 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
 from ..control.controllers import CONTROLLERS, Controller
+from ..control.model import Intersection
 from ..control.observe import LaneReading, LayerView, Observation
 from ..control.priority import PriorityArbiter, PriorityKind, PriorityRequest
 from ..control.safety import SafetyLayer, SafetyMonitor
@@ -269,6 +270,20 @@ class _Own:
         return dict(mapping)
 
 
+def configured(network: Intersection, model: Intersection) -> Intersection:
+    """``model`` in place of ``network`` (the same traffic light as the network file
+    gives it), keeping the crossing paths the network's geometry gives; raises
+    :class:`ValueError` if its signal groups are not the network's."""
+    if [(g.lanes, g.out_lanes) for g in model.groups] != [
+        (g.lanes, g.out_lanes) for g in network.groups
+    ]:
+        raise ValueError(
+            f"The configuration of {network.id} does not match the network: its signal "
+            "groups release other lanes."
+        )
+    return replace(model, id=network.id, crossing_paths=network.crossing_paths)
+
+
 def simulate(
     scenario: Scenario,
     controller: str,
@@ -279,6 +294,7 @@ def simulate(
     on_step: Callable[[float, dict[str, str], dict[str, LaneReading]], None] | None = None,
     seed: int = DEFAULT_SEED,
     plans: Mapping[str, FixedPlan] | None = None,
+    models: Mapping[str, Intersection] | None = None,
 ) -> RunResult:
     """Run ``controller`` (one of :data:`ALL_CONTROLLERS`) on ``scenario``.
 
@@ -287,12 +303,17 @@ def simulate(
     intersection's state string and the lane readings every simulated second; ``seed``
     is SUMO's random seed (driver imperfection, departure speeds, routing choices);
     ``plans`` (by traffic light id) replace the network's own programs for the
-    fixed-time controller (the back office's plans, tried before they go live).
+    fixed-time controller (the back office's plans, tried before they go live);
+    ``models`` replace the intersections the network file gives for those plans (the
+    back office's configuration after its review: phases, intergreens, minimum greens),
+    each with the same signal groups on the same lanes as the network's.
     """
     if controller not in ALL_CONTROLLERS:
         raise ValueError(f"Unknown controller {controller!r}.")
-    if plans and controller != "fixed":
+    if (plans or models) and controller != "fixed":
         raise ValueError("Signal plans run with the fixed-time controller only.")
+    if set(models or ()) - set(plans or ()):
+        raise ValueError("A configured intersection runs with a plan of its own.")
     import libsumo  # type: ignore[import-untyped]
 
     end = scenario.end if seconds is None else min(scenario.end, scenario.begin + seconds)
@@ -305,9 +326,11 @@ def simulate(
         elif controller == "sumo_delay_based":
             net = builtin_net(scenario, "delay_based", cache_dir)
         info = net_read(net)
-        unknown = sorted(set(plans or ()) - set(info.intersections))
+        unknown = sorted((set(plans or ()) | set(models or ())) - set(info.intersections))
         if unknown:
             raise ValueError(f"No traffic light {', '.join(unknown)} in this network.")
+        for tid, model in (models or {}).items():
+            info.intersections[tid] = configured(info.intersections[tid], model)
         own = (
             _Own(info, controller, controller != "adaptive_nopriority", scenario.begin, plans)
             if controller in OWN_CONTROLLERS
