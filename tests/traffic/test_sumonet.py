@@ -1,15 +1,22 @@
 """Reading intersections from SUMO networks, and refusing networks that cannot be
 controlled safely."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
 
 from rathaus.traffic.control.controllers import FixedTime
-from rathaus.traffic.control.model import GroupKind, ModelError
+from rathaus.traffic.control.model import (
+    GroupKind,
+    ModelError,
+    intersection_as_data,
+    intersection_from_data,
+)
 from rathaus.traffic.control.observe import LayerView, Observation
 from rathaus.traffic.control.safety import SafetyLayer, SafetyMonitor
 from rathaus.traffic.control.sumonet import (
@@ -468,3 +475,31 @@ def test_cologne1s_crossing_paths_go_both_ways() -> None:
     assert all((b, a) in paths for a, b in paths)
     # a permissive left turn crosses the opposing stream it may be green with
     assert any(a < b and not intersection.conflicts(a, b) for a, b in paths)
+
+
+def test_an_intersection_survives_its_round_trip_as_data() -> None:
+    info = net_read(resco("cologne1") / "cologne1.net.xml")
+    intersection = info.intersections["GS_cluster_357187_359543"]
+    data = json.loads(json.dumps(intersection_as_data(intersection)))
+    again = intersection_from_data(data, crossing_paths=intersection.crossing_paths)
+    assert again == intersection
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("groups"), "Not an intersection's data"),
+        (lambda d: d["phases"][0].update(greens="x"), "Not an intersection's data"),
+        (lambda d: d["groups"][0].update(kind="rocket"), "Not an intersection's data"),
+        (lambda d: d["intergreen"][0].append(1), "Not an intersection's data"),
+        (lambda d: d.update(intergreen=None), "Not an intersection's data"),
+        (lambda d: d["intergreen"].pop(0), "no counterpart"),
+        (lambda d: d["phases"][0].update(greens=[0, 5]), "conflicting greens"),
+    ],
+)
+def test_broken_or_unsafe_intersection_data_is_refused(change: Any, message: str) -> None:
+    info = net_read(resco("cologne1") / "cologne1.net.xml")
+    data = intersection_as_data(info.intersections["GS_cluster_357187_359543"])
+    change(data)
+    with pytest.raises(ModelError, match=message):
+        intersection_from_data(data)

@@ -230,7 +230,7 @@ def intersection_from_data(
             intergreen={(int(a), int(b)): float(s) for a, b, s in data["intergreen"]},
             crossing_paths=crossing_paths,
         )
-    except (KeyError, TypeError, ValueError) as error:
-        if isinstance(error, ModelError):
-            raise
-        raise ModelError(f"Not an intersection's data: {error}") from error
+    except ModelError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ModelError(f"Not an intersection's data: {error!r}") from error
