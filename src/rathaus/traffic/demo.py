@@ -1,6 +1,7 @@
 """Demo data of adaptive traffic signal control: the intersections of the RESCO
-"cologne8" network (from the shared data folder) and an approved daytime plan for the
-first one. Loaded idempotently by ``rathaus load_demo``."""
+"cologne8" network (from the shared data folder) and a daytime plan for the first one,
+a draft that can be tried in a simulation and then approved by a second person. Loaded
+idempotently by ``rathaus load_demo``."""
 
 from datetime import time
 
