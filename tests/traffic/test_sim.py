@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -271,29 +272,14 @@ def test_a_plan_given_to_the_run_is_what_sumo_shows_on_its_cycle_clock(cache: Pa
     runs = [(state, len(list(g))) for state, g in itertools.groupby(cycle)]
     assert sum(n for _, n in runs) == 84
     assert [n for state, n in runs if "y" not in state and n > 5] == [12, 6, 40, 6]
-    # a plan for a traffic light the network does not have, or for another controller,
-    # is refused before anything runs
-    for controller, plans, message in (
-        ("fixed", {"elsewhere": plan}, "No traffic light"),
-        ("adaptive", {tid: plan}, "fixed-time controller only"),
-    ):
-        with pytest.raises(ValueError, match=message):
-            simulate(
-                scenario_load(resco("cologne1")),
-                controller,
-                cache_dir=cache,
-                seconds=60,
-                plans=plans,
-            )
 
 
 def test_a_plan_runs_with_the_intersections_reviewed_intergreens(cache: Path) -> None:
     from rathaus.traffic.control.model import intersection_build
     from rathaus.traffic.control.safety import SafetyMonitor
-    from rathaus.traffic.control.sumonet import FixedPlan, net_read
+    from rathaus.traffic.control.sumonet import FixedPlan
 
-    tid = "GS_cluster_357187_359543"
-    network = net_read(resco("cologne1") / "cologne1.net.xml").intersections[tid]
+    tid, network, _ = _cologne1_plan()
     # an engineer has lengthened every intergreen by 5 s after reviewing the import
     reviewed = intersection_build(
         id=tid,
@@ -328,20 +314,40 @@ def test_a_plan_runs_with_the_intersections_reviewed_intergreens(cache: Path) ->
     # SUMO shows the reviewed intergreens when the run has them, the network's without
     assert violations(shown(models={tid: reviewed})) == 0
     assert violations(shown()) > 0
-    with pytest.raises(ValueError, match="other lanes"):
+
+
+def _cologne1_plan() -> tuple[str, Any, Any]:
+    """cologne1's traffic light, its network model and its own program as a plan."""
+    from rathaus.traffic.control.sumonet import net_read
+
+    tid = "GS_cluster_357187_359543"
+    info = net_read(resco("cologne1") / "cologne1.net.xml")
+    return tid, info.intersections[tid], info.plans[tid]
+
+
+@pytest.mark.parametrize(
+    ("controller", "case", "message"),
+    [
+        ("fixed", "unknown light", "No traffic light"),
+        ("adaptive", "plan", "fixed-time controller only"),
+        ("fixed", "other lanes", "other lanes"),
+        ("fixed", "model without plan", "plan of its own"),
+    ],
+)
+def test_plans_and_models_a_run_cannot_take_are_refused_before_it_runs(
+    cache: Path, controller: str, case: str, message: str
+) -> None:
+    tid, network, plan = _cologne1_plan()
+    overrides: dict[str, Any] = {
+        "unknown light": {"plans": {"elsewhere": plan}},
+        "plan": {"plans": {tid: plan}},
+        "other lanes": {
+            "plans": {tid: plan},
+            "models": {tid: replace(network, groups=tuple(reversed(network.groups)))},
+        },
+        "model without plan": {"models": {tid: network}},
+    }[case]
+    with pytest.raises(ValueError, match=message):
         simulate(
-            scenario_load(resco("cologne1")),
-            "fixed",
-            cache_dir=cache,
-            seconds=60,
-            plans={tid: plan},
-            models={tid: replace(reviewed, groups=tuple(reversed(reviewed.groups)))},
-        )
-    with pytest.raises(ValueError, match="plan of its own"):
-        simulate(
-            scenario_load(resco("cologne1")),
-            "fixed",
-            cache_dir=cache,
-            seconds=60,
-            models={tid: reviewed},
+            scenario_load(resco("cologne1")), controller, cache_dir=cache, seconds=60, **overrides
         )
