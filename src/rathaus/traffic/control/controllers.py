@@ -8,7 +8,7 @@ and when a proposal is followed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,6 +16,7 @@ from .model import Intersection
 from .observe import LayerView, Observation
 from .safety import SafetyLayer
 from .sumonet import FixedPlan
+from .timetable import TimedPlan, in_force, timetable_check
 
 
 class Controller(Protocol):
@@ -81,6 +82,8 @@ class FixedTime:
             # the greens in order at the layer's pace: what a cycle of that takes
             self.cycle = sum(s for _, s in self._entries) + sum(self._transitions())
         self._step = 0
+        #: Cycles completed when the greens run in order.
+        self._rounds = 0
 
     def _runs_as_drawn(self) -> bool:
         """Run the plan on its cycle clock through a layer of its own for three cycles;
@@ -163,8 +166,79 @@ class FixedTime:
             return wanted
         if layer.green_time(now) >= seconds:
             self._step = (self._step + 1) % len(self._entries)
+            self._rounds += self._step == 0
             return self._entries[self._step][0] if len(self._entries) > 1 else None
         return None
+
+    def cycles(self, now: float) -> int:
+        """How many cycles have begun by ``now``: on the cycle clock, counted from the
+        reference time; with the greens in order, the rounds completed."""
+        if self.holds_plan:
+            return math.floor((now - self.plan.offset) / self.cycle)
+        return self._rounds
+
+    def restart(self) -> None:
+        """Begin again with the first green (when the plan comes into force again; on
+        the cycle clock the clock says where the plan stands)."""
+        self._step = 0
+
+
+class Timetabled:
+    """Fixed-time control by time of day (Tagesautomatik): the plan in force runs as
+    :class:`FixedTime` runs it; at times no plan covers, ``base``, the intersection's
+    base program.
+
+    When another plan comes into force, the running one first completes its cycle, as a
+    field controller changes programs at the end of a cycle rather than in the middle of
+    a green; after two of its cycles at the latest the change happens anyway. The safety
+    layer keeps the change itself safe like any other transition.
+    """
+
+    name = "fixed"
+
+    def __init__(
+        self, intersection: Intersection, plans: Sequence[TimedPlan], base: FixedPlan
+    ) -> None:
+        timetable_check(plans)
+        self.timetable = tuple(plans)
+        self._runners = [FixedTime(intersection, p.plan) for p in self.timetable]
+        self.base = FixedTime(intersection, base)
+        #: The plan running now (``None`` before the first decision).
+        self.running: FixedTime | None = None
+        self._pending: FixedTime | None = None
+        self._due_since = 0.0
+        #: Cycles the running plan had begun at the last decision, and when the pending
+        #: change became due.
+        self._cycles_seen = 0
+        self._cycles_then = 0
+
+    def due(self, now: float) -> FixedTime:
+        """The plan the timetable has in force at ``now``."""
+        found = in_force(self.timetable, now)
+        return self.base if found is None else self._runners[self.timetable.index(found)]
+
+    def decide(self, obs: Observation, layer: LayerView) -> int | None:
+        now = obs.now
+        due = self.due(now)
+        running = self.running
+        if running is None:
+            running = self.running = due
+        elif due is not running:
+            if self._pending is not due:
+                # a cycle that begins this very second is not one the old plan must run
+                self._pending, self._due_since = due, now
+                self._cycles_then = self._cycles_seen
+            if running.cycles(now) > self._cycles_then or now - self._due_since >= (
+                2 * running.cycle
+            ):
+                running = self.running = due
+                due.restart()
+                self._pending = None
+        else:
+            self._pending = None
+        proposal = running.decide(obs, layer)
+        self._cycles_seen = running.cycles(now)
+        return proposal
 
 
 class GapActuated:

@@ -11,8 +11,7 @@ from typing import Any
 
 from ..control.model import Intersection
 from ..control.observe import LaneReading
-from ..control.sumonet import FixedPlan
-from .harness import ALL_CONTROLLERS, DEFAULT_SEED, RunResult, simulate
+from .harness import ALL_CONTROLLERS, DEFAULT_SEED, GivenPlans, RunResult, simulate
 from .scenario import BUILTINS, Scenario, builtin_net
 
 #: Seconds :func:`simulate_isolated` waits for a message before it checks that its
@@ -52,7 +51,7 @@ def _isolated(
     seconds: float | None,
     seed: int,
     step_every: float | None,
-    plans: Mapping[str, FixedPlan] | None = None,
+    plans: Mapping[str, GivenPlans] | None = None,
     models: Mapping[str, Intersection] | None = None,
 ) -> None:
     """Body of :func:`simulate_isolated`'s process: run, and send progress, the
@@ -92,7 +91,7 @@ def simulate_isolated(
     on_step: Callable[[float, dict[str, str], Mapping[str, LaneReading]], None] | None = None,
     step_every: float = 10.0,
     seed: int = DEFAULT_SEED,
-    plans: Mapping[str, FixedPlan] | None = None,
+    plans: Mapping[str, GivenPlans] | None = None,
     models: Mapping[str, Intersection] | None = None,
 ) -> RunResult:
     """:func:`~.harness.simulate` in a fresh process of its own.

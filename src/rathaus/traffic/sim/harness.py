@@ -26,18 +26,23 @@ from typing import Any
 
 from lxml import etree
 
-from ..control.controllers import CONTROLLERS, Controller
+from ..control.controllers import CONTROLLERS, Controller, Timetabled
 from ..control.model import Intersection
 from ..control.observe import LaneReading, LayerView, Observation
 from ..control.priority import PriorityArbiter, PriorityKind, PriorityRequest
 from ..control.safety import SafetyLayer, SafetyMonitor
 from ..control.sumonet import FixedPlan, NetInfo, net_read
+from ..control.timetable import TimedPlan
 from .scenario import BUILTINS, Scenario, builtin_net, flow_departures
 
 #: Own controllers; ``adaptive_nopriority`` is the adaptive controller without bus
 #: priority, the reference for the bus-delay target.
 OWN_CONTROLLERS = ("fixed", "actuated", "max_pressure", "adaptive", "adaptive_nopriority")
 ALL_CONTROLLERS = OWN_CONTROLLERS + BUILTINS
+#: A plan given to a run for one traffic light: one for the whole run, or plans by time
+#: of day (the scenario's clock is the time of day), with the network's own program at
+#: the times none covers.
+GivenPlans = FixedPlan | tuple[TimedPlan, ...]
 #: Length of the stop-line area detectors (queue and approaching vehicles).
 AREA_LENGTH = 80.0
 #: Vehicles slower than this (m/s) stand and are not tracked. The area detector's halting
@@ -211,19 +216,26 @@ class _Own:
         controller: str,
         priority: bool,
         start: float,
-        plans: Mapping[str, FixedPlan] | None = None,
+        plans: Mapping[str, GivenPlans] | None = None,
     ) -> None:
         base = "adaptive" if controller == "adaptive_nopriority" else controller
         factory = CONTROLLERS[base]
-        plans = {**info.plans, **(plans or {})}
+        given = dict(plans or {})
         self.info = info
         self.layers: dict[str, SafetyLayer] = {}
         self.controllers: dict[str, Controller] = {}
         self.arbiters: dict[str, PriorityArbiter] = {}
         for tid, intersection in info.intersections.items():
-            first = plans[tid].greens[0][0]
+            plan = given.get(tid, info.plans[tid])
+            inner: Controller
+            if isinstance(plan, FixedPlan):
+                first = plan.greens[0][0]
+                inner = factory(intersection, plan)
+            else:
+                timetabled = Timetabled(intersection, plan, info.plans[tid])
+                first = timetabled.due(start).plan.greens[0][0]
+                inner = timetabled
             self.layers[tid] = SafetyLayer(intersection, now=start, start_phase=first)
-            inner = factory(intersection, plans[tid])
             if priority:
                 arbiter = PriorityArbiter(intersection, inner)
                 self.arbiters[tid] = arbiter
@@ -293,7 +305,7 @@ def simulate(
     progress: Progress | None = None,
     on_step: Callable[[float, dict[str, str], dict[str, LaneReading]], None] | None = None,
     seed: int = DEFAULT_SEED,
-    plans: Mapping[str, FixedPlan] | None = None,
+    plans: Mapping[str, GivenPlans] | None = None,
     models: Mapping[str, Intersection] | None = None,
 ) -> RunResult:
     """Run ``controller`` (one of :data:`ALL_CONTROLLERS`) on ``scenario``.
@@ -303,7 +315,8 @@ def simulate(
     intersection's state string and the lane readings every simulated second; ``seed``
     is SUMO's random seed (driver imperfection, departure speeds, routing choices);
     ``plans`` (by traffic light id) replace the network's own programs for the
-    fixed-time controller (the back office's plans, tried before they go live);
+    fixed-time controller (the back office's plans, tried before they go live): one plan
+    for the whole run, or plans by time of day (:data:`GivenPlans`);
     ``models`` replace the intersections the network file gives for those plans (the
     back office's configuration after its review: phases, intergreens, minimum greens),
     each with the same signal groups on the same lanes as the network's.
