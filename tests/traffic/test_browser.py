@@ -73,6 +73,14 @@ def test_the_intersection_page_with_its_import_review_is_axe_clean(
     engineer_role: Role,
     intersection: Any,
 ) -> None:
+    plan = services.plan_compute(
+        intersection=intersection,
+        name="Ganztags",
+        starts_at=time(0),
+        ends_at=time(0),
+        flows={0: 900.0, 1: 100.0, 2: 300.0, 3: 100.0},
+    )
+    services.plan_approve(plan=plan, actor=None)
     base = _engineer_logged_in(page, live_server, traffic_unit, engineer_role)
 
     page.goto(f"{base}/verwaltung/verkehr/knoten/{intersection.pk}/")
@@ -80,6 +88,14 @@ def test_the_intersection_page_with_its_import_review_is_axe_clean(
     # German first: the review of what the import could not take from the program
     assert "Nach dem Import zu prüfen" in review.inner_text()
     assert "120 Zwischenzeiten sind Vorgabewerte" in review.inner_text()
+    # the day's timetable: the whole-day plan is in force now
+    assert "Jetzt in Kraft" in page.locator("p.traffic-in-force").inner_text()
+    assert page.locator("ol.traffic-timetable li[aria-current=time]").inner_text() == (
+        "ganztägig: Ganztags v1"
+    )
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Version 1 außer Kraft setzen").click()
+    page.get_by_text("Kein Programm ist aktiv").wait_for()
     assert axe_violations(page) == []
 
 

@@ -1,7 +1,7 @@
 """Network import, plans (Webster, versions, four-eyes approval) and the pages around them."""
 
 import gzip
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 
 import pytest
@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from lxml import etree
 
 from rathaus.accounts.models import User
@@ -204,6 +205,71 @@ def test_webster_plans_are_versioned_and_need_a_second_person(
     assert AuditEvent.objects.filter(action="traffic.plan.approved").count() == 2
 
 
+def _plan(
+    intersection: Intersection, name: str, starts: time, ends: time, author: User
+) -> SignalPlan:
+    return services.plan_compute(
+        intersection=intersection,
+        name=name,
+        starts_at=starts,
+        ends_at=ends,
+        flows={0: 600.0, 1: 120.0, 2: 500.0, 3: 100.0},
+        actor=author,
+    )
+
+
+def test_plans_by_time_of_day_make_one_timetable_without_overlaps(
+    intersection: Intersection,
+    engineer: User,
+    second_engineer: User,
+    engineer_client: Client,
+) -> None:
+    def approve(plan: SignalPlan) -> SignalPlan:
+        return services.plan_approve(plan=plan, actor=second_engineer)
+
+    day = approve(_plan(intersection, "Tag", time(6), time(22), engineer))
+    night = approve(_plan(intersection, "Nacht", time(22), time(6), engineer))
+    # a plan whose hours another plan already holds is not approved: two plans at once
+    # would leave the controller without an answer
+    peak = _plan(intersection, "Spitze", time(7), time(9), engineer)
+    with pytest.raises(Conflict, match=r"Tag v1 is in force at the same time \(06:00.22:00\)"):
+        approve(peak)
+    all_day = _plan(intersection, "Notbetrieb", time(0), time(0), engineer)
+    with pytest.raises(Conflict, match="in force at the same time"):
+        approve(all_day)
+    early = _plan(intersection, "Nacht", time(23), time(5), engineer)  # a new version
+    approve(early)  # replaces its own earlier version, which no longer counts
+    night.refresh_from_db()
+    assert night.status == SignalPlan.Status.RETIRED
+    peak.refresh_from_db()
+    assert peak.status == SignalPlan.Status.DRAFT
+    timetable = selectors.plan_timetable(
+        intersection=intersection, at=timezone.make_aware(datetime(2026, 11, 30, 5, 30))
+    )
+    assert timetable["plans"] == [day, early]
+    assert timetable["in_force"] is None
+    assert timetable["without_plan"] == ["05:00\N{EN DASH}06:00", "22:00\N{EN DASH}23:00"]
+    at_noon = selectors.plan_timetable(
+        intersection=intersection, at=timezone.make_aware(datetime(2026, 11, 30, 12))
+    )
+    assert at_noon["in_force"] == day
+    # the day's timetable on the page, the plan in force marked
+    page = engineer_client.get(reverse("traffic:intersection", args=[intersection.pk]))
+    text = page.content.decode()
+    assert "Timetable of the day" in text
+    assert "05:00\N{EN DASH}06:00, 22:00\N{EN DASH}23:00" in text
+    assert text.count('aria-current="time"') <= 1
+    # retiring a plan (a step for those who approve plans) frees its hours; it is audited
+    assert engineer_client.post(reverse("traffic:plan_retire", args=[day.pk])).status_code == 302
+    day.refresh_from_db()
+    assert day.status == SignalPlan.Status.RETIRED
+    assert AuditEvent.objects.filter(action="traffic.plan.retired", target_id=str(day.pk)).exists()
+    with pytest.raises(Conflict, match="Only an active plan"):
+        services.plan_retire(plan=day, actor=second_engineer)
+    approve(peak)
+    assert selectors.plan_timetable(intersection=intersection)["plans"] == [peak, early]
+
+
 def test_plan_needs_a_flow_per_phase_and_sane_flows(intersection: Intersection) -> None:
     with pytest.raises(ValidationFailed, match="every phase"):
         services.plan_compute(
@@ -294,9 +360,22 @@ def test_other_tenant_and_unprivileged_staff_are_kept_out(
         other_client.post(reverse("traffic:plan_compute", args=[intersection.pk]), {}).status_code
         == 404
     )
+    ours = services.plan_compute(
+        intersection=intersection,
+        name="Tag",
+        starts_at=time(6),
+        ends_at=time(22),
+        flows={0: 600.0, 1: 120.0, 2: 500.0, 3: 100.0},
+    )
+    for name in ("plan_approve", "plan_retire"):
+        assert other_client.post(reverse(f"traffic:{name}", args=[ours.pk])).status_code == 404
     plain = StaffFactory(municipality=municipality)
     strong_login(client, plain)
     assert client.get(reverse("traffic:index")).status_code == 403
+    assert client.post(reverse("traffic:plan_retire", args=[ours.pk])).status_code == 403
+    assert client.get(reverse("traffic:plan_retire", args=[ours.pk])).status_code in (403, 405)
+    ours.refresh_from_db()
+    assert ours.status == SignalPlan.Status.DRAFT
     assert client.get(reverse("traffic:intersection", args=[intersection.pk])).status_code == 403
 
 

@@ -94,12 +94,19 @@ def test_runs_of_another_tenant_are_404(
     assert engineer_client.get(reverse("traffic:compare") + "?lauf=x").status_code == 404
 
 
-def _draft(intersection: Intersection, *, offset: float = 0.0, name: str = "Tag") -> SignalPlan:
+def _draft(
+    intersection: Intersection,
+    *,
+    offset: float = 0.0,
+    name: str = "Tag",
+    starts_at: time = time(6),
+    ends_at: time = time(22),
+) -> SignalPlan:
     return services.plan_compute(
         intersection=intersection,
         name=name,
-        starts_at=time(6),
-        ends_at=time(22),
+        starts_at=starts_at,
+        ends_at=ends_at,
         flows={0: 900.0, 1: 100.0, 2: 300.0, 3: 100.0},
         offset=offset,
     )
@@ -180,7 +187,21 @@ def test_plans_outside_what_a_run_can_take_are_refused(
     assert "fixed-time controller" in refused([plan.pk], ("adaptive",))
     # another municipality's plan is as unknown as one that does not exist
     assert refused([theirs.pk]) == refused([999_999]) == "Unknown signal plan."
-    assert "one signal plan per intersection" in refused([plan.pk, _draft(intersection).pk])
+    # two plans in force at once, a plan not in force in the simulated time (cologne1 runs
+    # from 07:00), plans that leave part of it without a plan
+    assert "Tag v1 and" in refused([_draft(intersection).pk, plan.pk])
+    assert "in force at the same time" in refused([plan.pk, _draft(intersection).pk])
+    night = _draft(intersection, name="Nacht", starts_at=time(22), ends_at=time(6))
+    assert (
+        "Nacht v1 (22:00\N{EN DASH}06:00) is not in force in the simulated time "
+        "(07:00\N{EN DASH}07:02)"
+    ) in refused([night.pk])
+    early = _draft(intersection, name="Früh", starts_at=time(5), ends_at=time(7, 1))
+    later = _draft(intersection, name="Spät", starts_at=time(7, 1, 30), ends_at=time(22))
+    assert f"{intersection.name}: no chosen plan is in force at 07:01" in refused(
+        [early.pk, later.pk]
+    )
+    assert "no chosen plan is in force at 07:01" in refused([early.pk])
     # an intersection that is not a traffic light of the scenario
     elsewhere = _draft(
         services.network_import(
@@ -205,6 +226,41 @@ def test_plans_outside_what_a_run_can_take_are_refused(
     second.update(greens=greens, order=9)
     assert "phase 1 no longer exists" in refused([plan.pk])
     assert not SimulationRun.objects.exists()
+
+
+def test_plans_by_time_of_day_take_over_from_each_other_in_a_run(
+    intersection: Intersection,
+) -> None:
+    # cologne1 runs from 07:00: the early plan until 07:01, the day plan from then on
+    early = _draft(intersection, name="Früh", starts_at=time(5), ends_at=time(7, 1))
+    day = _draft(intersection, name="Tag", starts_at=time(7, 1), ends_at=time(22))
+    run = services.simulation_run_start(
+        municipality=intersection.municipality,
+        scenario="cologne1",
+        controllers=["fixed"],
+        seconds=180,
+        plans=[day.pk, early.pk],
+    )
+    assert [p["window"] for p in run.plans] == [[25260.0, 79200.0], [18000.0, 25260.0]]
+    plans, _models = services.run_plans(run)
+    timetable = plans[intersection.sumo_id]
+    assert isinstance(timetable, tuple)
+    assert [p.label for p in timetable] == [p["label"] for p in run.plans]
+    run = services.simulation_run_execute(run_id=run.pk)
+    assert run.status == SimulationRun.Status.DONE, run.error
+    (fixed,) = run.results
+    assert fixed["plans"] == [p["label"] for p in run.plans]
+    assert fixed["metrics"]["safety_violations"] == 0
+    # a run recorded before plans had windows runs its one plan throughout
+    legacy = SimulationRun.objects.create(
+        municipality=intersection.municipality,
+        scenario="cologne1",
+        controllers=["fixed"],
+        seconds=60,
+        plans=[{k: v for k, v in run.plans[0].items() if k != "window"}],
+    )
+    plans, _models = services.run_plans(legacy)
+    assert not isinstance(plans[intersection.sumo_id], tuple)
 
 
 def test_a_run_takes_the_intergreens_the_engineer_reviewed(

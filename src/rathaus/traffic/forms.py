@@ -46,8 +46,9 @@ class RunForm(forms.Form):
     plans = forms.TypedMultipleChoiceField(
         label=_("Signal plans for the fixed-time controller"),
         help_text=_(
-            "Instead of the network's own programs, one per intersection; drafts can be "
-            "tried before they are approved."
+            "Instead of the network's own programs, each in its hours of the day (a "
+            "scenario's clock is the time of day); the plans of an intersection must cover "
+            "the simulated time. Drafts can be tried before they are approved."
         ),
         coerce=int,
         required=False,
@@ -66,7 +67,8 @@ class RunForm(forms.Form):
         choices.choices = [
             (
                 p.pk,
-                f"{p.intersection.name}: {p.name} v{p.version} ({p.get_status_display()})",
+                f"{p.intersection.name}: {p.name} v{p.version}, {p.hours} "
+                f"({p.get_status_display()})",
             )
             for p in plans
         ]
@@ -75,7 +77,14 @@ class RunForm(forms.Form):
 class PlanForm(forms.Form):
     name = forms.CharField(label=_("Plan name"), max_length=100, initial="Tag")
     starts_at = forms.TimeField(label=_("Valid from"), initial="06:00")
-    ends_at = forms.TimeField(label=_("Valid until"), initial="22:00")
+    ends_at = forms.TimeField(
+        label=_("Valid until"),
+        initial="22:00",
+        help_text=_(
+            "An end before the start runs over midnight (22:00 to 06:00); the same time "
+            "as the start means the whole day."
+        ),
+    )
     saturation = forms.FloatField(
         label=_("Saturation flow (vehicles per hour of green)"),
         min_value=600,

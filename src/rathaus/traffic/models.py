@@ -213,6 +213,26 @@ class SignalPlan(TenantModel):
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
 
+    @property
+    def window_seconds(self) -> tuple[float, float]:
+        """The window in which the plan is in force, in seconds after midnight (local
+        time). An end not after the start runs over midnight; equal means the whole day
+        (see :mod:`rathaus.traffic.control.timetable`)."""
+        return tuple(  # type: ignore[return-value]
+            float(t.hour * 3600 + t.minute * 60 + t.second) for t in (self.starts_at, self.ends_at)
+        )
+
+    @property
+    def whole_day(self) -> bool:
+        return self.starts_at == self.ends_at
+
+    @property
+    def hours(self) -> str:
+        """The window as shown: ``06:00-22:00``, ``22:00-06:00`` or "the whole day"."""
+        if self.whole_day:
+            return str(_("the whole day"))
+        return f"{self.starts_at:%H:%M}\N{EN DASH}{self.ends_at:%H:%M}"
+
 
 class DetectorReading(TenantModel):
     detector = models.ForeignKey(Detector, on_delete=models.CASCADE, related_name="readings")

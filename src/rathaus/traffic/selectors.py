@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from rathaus.core.models import Municipality
+from rathaus.traffic.control.sumonet import FixedPlan
+from rathaus.traffic.control.timetable import TimedPlan, clock, uncovered
 from rathaus.traffic.models import (
     Intergreen,
     Intersection,
@@ -66,6 +71,27 @@ def plan_list(*, intersection: Intersection) -> QuerySet[SignalPlan]:
     return intersection.plans.select_related("created_by", "approved_by").order_by(
         "name", "-version"
     )
+
+
+def plan_timetable(*, intersection: Intersection, at: datetime | None = None) -> dict[str, Any]:
+    """The intersection's day (Tagesablauf): its active plans by the time they begin, the
+    one in force at ``at`` (now, in local time) and the times of day without a plan, when
+    the controller runs its base program."""
+    active = list(
+        intersection.plans.filter(status=SignalPlan.Status.ACTIVE)
+        .select_related("approved_by")
+        .order_by("starts_at", "name")
+    )
+    timed = [TimedPlan(*p.window_seconds, FixedPlan(((0, 1.0),)), str(p)) for p in active]
+    moment = timezone.localtime(at)
+    second = moment.hour * 3600 + moment.minute * 60 + moment.second
+    current = next((p for p, t in zip(active, timed, strict=True) if t.covers(second)), None)
+    return {
+        "plans": active,
+        "in_force": current,
+        "at": moment,
+        "without_plan": [f"{clock(a)}\N{EN DASH}{clock(b)}" for a, b in uncovered(timed)],
+    }
 
 
 def plans_to_simulate(*, municipality: Municipality) -> QuerySet[SignalPlan]:

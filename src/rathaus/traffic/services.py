@@ -22,6 +22,7 @@ from rathaus.core.errors import Conflict, NotFound, PermissionDenied, Validation
 from rathaus.core.models import Municipality
 from rathaus.traffic.control import model as cm
 from rathaus.traffic.control.sumonet import MAX_NET_BYTES, FixedPlan, NetInfo, net_read
+from rathaus.traffic.control.timetable import DAY, TimedPlan, clock, covered, overlap
 from rathaus.traffic.control.webster import WebsterPhase, webster
 from rathaus.traffic.models import (
     DataGap,
@@ -389,6 +390,20 @@ def plan_approve(*, plan: SignalPlan, actor: Any) -> SignalPlan:
             raise PermissionDenied(
                 _("A plan must be approved by someone other than its author."), code="four_eyes"
             )
+        # one plan in force at a time: the other plans of the timetable must leave the
+        # window free (the plan's own earlier version retires)
+        for other in SignalPlan.objects.filter(
+            intersection_id=plan.intersection_id, status=SignalPlan.Status.ACTIVE
+        ).exclude(name=plan.name):
+            if overlap(_timed(plan), _timed(other)):
+                raise Conflict(
+                    _(
+                        "%(other)s is in force at the same time (%(window)s); retire it or "
+                        "give this plan another window."
+                    )
+                    % {"other": str(other), "window": other.hours},
+                    code="overlapping_plan",
+                )
         SignalPlan.objects.select_for_update().filter(
             intersection_id=plan.intersection_id, name=plan.name, status=SignalPlan.Status.ACTIVE
         ).update(status=SignalPlan.Status.RETIRED)
@@ -404,6 +419,31 @@ def plan_approve(*, plan: SignalPlan, actor: Any) -> SignalPlan:
             data={"version": plan.version},
         )
     return plan
+
+
+def plan_retire(*, plan: SignalPlan, actor: Any) -> SignalPlan:
+    """Take an active plan out of the timetable: in its window the intersection runs its
+    base program again (or a plan approved for that window later)."""
+    with transaction.atomic():
+        Intersection.objects.select_for_update().get(pk=plan.intersection_id)
+        plan = SignalPlan.objects.select_for_update().get(pk=plan.pk)
+        if plan.status != SignalPlan.Status.ACTIVE:
+            raise Conflict(_("Only an active plan can be retired."), code="not_active")
+        plan.status = SignalPlan.Status.RETIRED
+        plan.save(update_fields=["status", "updated_at"])
+        audit_record(
+            municipality=plan.municipality,
+            action="traffic.plan.retired",
+            actor=actor,
+            target=plan,
+            data={"version": plan.version},
+        )
+    return plan
+
+
+def _timed(plan: SignalPlan, fixed: FixedPlan | None = None) -> TimedPlan:
+    starts, ends = plan.window_seconds
+    return TimedPlan(starts, ends, fixed or FixedPlan(((0, 1.0),)), str(plan))
 
 
 # -- detector data ----------------------------------------------------------------------
@@ -596,8 +636,9 @@ def simulation_run_start(
 
     ``plans``: ids of the municipality's signal plans (drafts included, to try them before
     approval) that the fixed-time controller runs instead of the network's own programs,
-    one per intersection; each intersection must be a traffic light of the scenario's
-    network with the same phases."""
+    each in its window of the day (the scenario's clock is the time of day); each
+    intersection must be a traffic light of the scenario's network with the same signal
+    groups, and its plans must cover the simulated time without overlapping."""
     from rathaus.traffic import selectors
     from rathaus.traffic.sim.harness import ALL_CONTROLLERS
     from rathaus.traffic.sim.scenario import ScenarioError, scenario_load
@@ -620,10 +661,17 @@ def simulation_run_start(
         if "fixed" not in controllers:
             _refuse_plans(_("Signal plans run with the fixed-time controller: choose it too."))
         try:
-            info = net_read(scenario_load(selectors.scenario_folder(scenario)).net)
+            loaded = scenario_load(selectors.scenario_folder(scenario))
+            info = net_read(loaded.net)
         except (cm.ModelError, ScenarioError) as error:
             raise ValidationFailed(str(error), code="invalid_scenario") from error
-        snapshot = _plans_snapshot(municipality=municipality, plan_ids=plan_ids, info=info)
+        snapshot = _plans_snapshot(
+            municipality=municipality,
+            plan_ids=plan_ids,
+            info=info,
+            begin=loaded.begin,
+            end=min(loaded.end, loaded.begin + seconds),
+        )
     with transaction.atomic():
         run = SimulationRun.objects.create(
             municipality=municipality,
@@ -659,14 +707,20 @@ def _refuse_plans(message: str) -> NoReturn:
 
 
 def _plans_snapshot(
-    *, municipality: Municipality, plan_ids: list[int], info: NetInfo
+    *, municipality: Municipality, plan_ids: list[int], info: NetInfo, begin: float, end: float
 ) -> list[dict[str, Any]]:
     """Each plan as the fixed-time controller runs it, with its intersection's
     configuration (phases, intergreens and minimum greens as reviewed and edited in the
     back office), which must release the same lanes as the scenario network's traffic
     light of the same SUMO id: the plan's phases by their index in that configuration,
     each green's start second (after the green before and the intergreen the plan
-    counted, or the configuration's where that is longer), its cycle and its offset."""
+    counted, or the configuration's where that is longer), its cycle, its offset and its
+    window of the day.
+
+    The simulated time runs from ``begin`` to ``end`` (seconds after midnight, as the
+    scenario's clock). Each plan must be in force in some of it, and the plans of one
+    intersection must cover all of it, one at a time: the base program the network has
+    for the other times belongs to the network's phases, not to the configuration."""
     from rathaus.traffic.sim.harness import configured
 
     found = {
@@ -679,14 +733,26 @@ def _plans_snapshot(
         # another municipality's plan is as unknown as one that does not exist
         _refuse_plans(_("Unknown signal plan."))
     snapshot: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    simulated = f"{clock(begin % DAY)}\N{EN DASH}{clock(end % DAY or DAY)}"
+    timetables: dict[str, tuple[str, list[tuple[str, TimedPlan]]]] = {}
     for pk in plan_ids:
         plan = found[pk]
         label = f"{plan.intersection.name}: {plan.name} v{plan.version}"
         tid = plan.intersection.sumo_id
-        if tid in seen:
-            _refuse_plans(_("Only one signal plan per intersection."))
-        seen.add(tid)
+        timed = _timed(plan)
+        if not covered([timed], begin, end):
+            _refuse_plans(
+                _("%(plan)s (%(window)s) is not in force in the simulated time (%(time)s).")
+                % {"plan": label, "window": plan.hours, "time": simulated}
+            )
+        chosen = timetables.setdefault(tid, (plan.intersection.name, []))[1]
+        for other_label, other in chosen:
+            if overlap(timed, other):
+                _refuse_plans(
+                    _("%(plan)s and %(other)s are in force at the same time.")
+                    % {"plan": label, "other": other_label}
+                )
+        chosen.append((label, timed))
         network = info.intersections.get(tid)
         if network is None:
             _refuse_plans(
@@ -729,24 +795,54 @@ def _plans_snapshot(
                 "starts": starts,
                 "cycle": cycle,
                 "offset": plan.offset,
+                "window": list(plan.window_seconds),
+                # as shown on the run's page, in no language in particular
+                "hours": timed.window(),
                 "model": cm.intersection_as_data(model),
             }
         )
+    for name, chosen in timetables.values():
+        plans = [timed for _, timed in chosen]
+        second = math.floor(begin)
+        while second < end:
+            if not any(p.covers(second) for p in plans):
+                _refuse_plans(
+                    _(
+                        "%(intersection)s: no chosen plan is in force at %(moment)s; choose "
+                        "plans that cover the simulated time (%(time)s)."
+                    )
+                    % {
+                        "intersection": name,
+                        "moment": clock(second % DAY),
+                        "time": simulated,
+                    }
+                )
+            second += 1
     return snapshot
 
 
-def run_plans(run: SimulationRun) -> tuple[dict[str, FixedPlan], dict[str, cm.Intersection]]:
-    """The plans of ``run``'s snapshot as the fixed-time controller takes them, and the
-    intersections' configurations they run with."""
-    plans = {
-        p["intersection"]: FixedPlan(
+def run_plans(
+    run: SimulationRun,
+) -> tuple[dict[str, FixedPlan | tuple[TimedPlan, ...]], dict[str, cm.Intersection]]:
+    """The plans of ``run``'s snapshot as the fixed-time controller takes them (by time
+    of day; a run recorded before plans had windows runs its one plan throughout), and
+    the intersections' configurations they run with."""
+    plans: dict[str, FixedPlan | tuple[TimedPlan, ...]] = {}
+    for p in run.plans or []:
+        fixed = FixedPlan(
             tuple((int(i), float(g)) for i, g in p["greens"]),
             float(p["offset"]),
             tuple(float(t) for t in p["starts"]),
             float(p["cycle"]),
         )
-        for p in run.plans or []
-    }
+        tid = p["intersection"]
+        if "window" not in p:
+            plans[tid] = fixed
+            continue
+        starts, ends = (float(t) for t in p["window"])
+        timed = TimedPlan(starts, ends, fixed, str(p.get("label", "")))
+        earlier = plans.get(tid, ())
+        plans[tid] = (*earlier, timed) if isinstance(earlier, tuple) else (timed,)
     models = {
         p["intersection"]: cm.intersection_from_data(p["model"])
         for p in run.plans or []

@@ -23,6 +23,11 @@ urlpatterns: list[URLPattern] = [
         "verwaltung/verkehr/plaene/<int:plan_id>/freigabe/", views.plan_approve, name="plan_approve"
     ),
     path(
+        "verwaltung/verkehr/plaene/<int:plan_id>/ausserkraft/",
+        views.plan_retire,
+        name="plan_retire",
+    ),
+    path(
         "verwaltung/verkehr/knoten/<int:intersection_id>/phasen/",
         views.phase_update,
         name="phase_update",

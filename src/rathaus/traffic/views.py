@@ -155,6 +155,7 @@ def _intersection_page(
             "review": selectors.import_review(intersection=intersection),
             "detectors": intersection.detectors.order_by("name"),
             "plans": selectors.plan_list(intersection=intersection),
+            "timetable": selectors.plan_timetable(intersection=intersection),
             "plan_form": plan_form,
             "phase_form": phase_form,
             "intergreen_form": intergreen_form,
@@ -301,6 +302,24 @@ def plan_approve(request: HttpRequest, plan_id: int) -> HttpResponse:
         messages.error(request, str(error.message))
     else:
         messages.success(request, _("The plan is approved and active."))
+    return redirect("traffic:intersection", plan.intersection_id)
+
+
+@staff_member_required(APPROVE_PERMISSION)
+@require_http_methods(["POST"])
+def plan_retire(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = access.plan_for_user(
+        user=request.user,
+        municipality=request_municipality(request),
+        plan_id=plan_id,
+        permission=APPROVE_PERMISSION,
+    )
+    try:
+        services.plan_retire(plan=plan, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("The plan is retired; its hours run without it."))
     return redirect("traffic:intersection", plan.intersection_id)
 
 
