@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from rathaus.accounts.services import api_token_create
 from rathaus.core.models import Municipality
 from rathaus.organisation.models import OrgUnit, Role
 from rathaus.traffic import services
@@ -62,6 +63,33 @@ def test_engineer_runs_a_simulation_from_the_traffic_view(
         + page.locator("table caption", has_text="Ergebnisse").count()
         == 1
     )
+    assert axe_violations(page) == []
+
+
+def test_a_priority_request_shows_on_the_open_traffic_view_as_it_arrives(
+    page: Any,
+    live_server: Any,
+    municipality: Municipality,
+    traffic_unit: OrgUnit,
+    engineer_role: Role,
+    intersection: Any,
+) -> None:
+    base = _engineer_logged_in(page, live_server, traffic_unit, engineer_role)
+    device = staff_with(traffic_unit, engineer_role, email="lsa-rechner@musterstadt.example")
+    _token, raw = api_token_create(user=device, name="Leitstelle")
+    page.goto(base + "/verwaltung/verkehr/")
+    live = page.locator("#traffic-priority")
+    assert live.inner_text() == "Bisher keine Bevorrechtigungsanforderungen."
+    # a bus reports in through the API (the request goes through the same live server
+    # as the page's polling); the open page shows it without being reloaded
+    answer = page.request.post(
+        base + "/api/v1/traffic/priority-requests/",
+        data={"intersection": intersection.pk, "kind": "bus", "vehicle": "Linie 421", "group": 5},
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert answer.status == 201, answer.text()
+    page.locator("#traffic-priority li", has_text="Linie 421").wait_for(timeout=10_000)
+    assert page.locator("[aria-live=polite] #traffic-priority").count() == 1
     assert axe_violations(page) == []
 
 

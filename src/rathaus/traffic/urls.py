@@ -9,6 +9,7 @@ app_name = "traffic"
 urlpatterns: list[URLPattern] = [
     path("verwaltung/verkehr/", views.index, name="index"),
     path("verwaltung/verkehr/import/", views.network_import, name="import"),
+    path("verwaltung/verkehr/live/<str:part>/", views.live, name="live"),
     path(
         "verwaltung/verkehr/knoten/<int:intersection_id>/",
         views.intersection_detail,

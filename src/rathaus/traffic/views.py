@@ -3,6 +3,7 @@ their plans, network import, simulation runs and their comparison."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.contrib import messages
@@ -78,22 +79,69 @@ def _run_form(municipality: Any, data: Any = None) -> RunForm:
 @require_http_methods(["GET", "HEAD"])
 def index(request: HttpRequest) -> HttpResponse:
     municipality = request_municipality(request)
-    intersections = list(selectors.intersection_list(municipality=municipality))
     return render(
         request,
         "traffic/index.html",
         {
-            "points": _map(intersections),
-            "intersections": intersections,
-            "map_width": MAP_WIDTH,
-            "map_height": MAP_HEIGHT,
-            "priority": selectors.priority_recent(municipality=municipality),
+            **_states(municipality),
+            **_priority(municipality),
             "runs": selectors.run_list(municipality=municipality)[:20],
             "run_form": _run_form(municipality),
             "can_simulate": user_can_anywhere(user=request.user, permission=SIMULATE_PERMISSION),
             "can_manage": user_can_anywhere(user=request.user, permission=MANAGE_PERMISSION),
         },
     )
+
+
+def _seen(*parts: object) -> str:
+    """A short fingerprint of what a polled part of the page shows."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def _states(municipality: Any) -> dict[str, Any]:
+    intersections = list(selectors.intersection_list(municipality=municipality))
+    return {
+        "points": _map(intersections),
+        "intersections": intersections,
+        "map_width": MAP_WIDTH,
+        "map_height": MAP_HEIGHT,
+        "states_seen": _seen(
+            [
+                (i.pk, i.name, getattr(i, "group_count", 0), i.live_state, i.live_at)
+                for i in intersections
+            ]
+        ),
+    }
+
+
+def _priority(municipality: Any) -> dict[str, Any]:
+    priority = selectors.priority_recent(municipality=municipality)
+    return {"priority": priority, "priority_seen": _seen([p.pk for p in priority])}
+
+
+#: The polled parts of the overview: template and context.
+LIVE_PARTS = {
+    "knoten": ("traffic/_live_states.html", _states),
+    "vorrang": ("traffic/_live_priority.html", _priority),
+}
+
+
+@staff_member_required(VIEW_PERMISSION)
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def live(request: HttpRequest, part: str) -> HttpResponse:
+    """A polled part of the overview (the intersections' states from the digital twin or
+    live input, the priority requests as they arrive). ``204`` when it shows what the
+    page already has (``gesehen``), so htmx swaps, and a screen reader announces, only
+    what changed."""
+    if part not in LIVE_PARTS:
+        raise Http404
+    template, context = LIVE_PARTS[part]
+    shown = context(request_municipality(request))
+    seen = shown["states_seen" if part == "knoten" else "priority_seen"]
+    if request.GET.get("gesehen") == seen:
+        return HttpResponse(status=204)
+    return render(request, template, shown)
 
 
 @staff_member_required(MANAGE_PERMISSION)
