@@ -4,10 +4,14 @@ Loaded for the whole suite by ``pytest_plugins`` in tests/conftest.py, so one Ch
 serves every browser test."""
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 
 from tests.conftest import require_service
 
@@ -18,6 +22,50 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests
 # make between browser steps are synchronous and safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+class TakingTurnsWSGIServer(ThreadedWSGIServer):
+    """The live server, whose requests take turns with the database when it is SQLite in
+    memory.
+
+    There every request thread uses the test's one connection (so that the server sees
+    the test's uncommitted rows). Two requests at once on it, such as a page polling
+    every few seconds next to a form being sent, interleave their transactions on one
+    connection, and a browser test could hang for good. On PostgreSQL (or a file) each
+    thread has its own connection and requests run side by side as in production.
+    """
+
+    def set_app(self, application: Any) -> None:
+        if not self.connections_override:
+            super().set_app(application)
+            return
+        lock = threading.Lock()
+
+        def taking_turns(environ: Any, start_response: Any) -> Any:
+            with lock:
+                response = application(environ, start_response)
+            return _ClosedInTurn(response, lock)
+
+        super().set_app(taking_turns)
+
+
+class _ClosedInTurn:
+    """A response whose ``close()`` (Django's request_finished signal, which looks at the
+    connection) waits for its turn too."""
+
+    def __init__(self, response: Any, lock: threading.Lock) -> None:
+        self.response, self.lock = response, lock
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.response)
+
+    def close(self) -> None:
+        with self.lock:
+            if hasattr(self.response, "close"):
+                self.response.close()
+
+
+LiveServerThread.server_class = TakingTurnsWSGIServer
 
 
 @pytest.fixture(scope="session")
