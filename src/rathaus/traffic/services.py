@@ -441,9 +441,10 @@ def plan_retire(*, plan: SignalPlan, actor: Any) -> SignalPlan:
     return plan
 
 
-def _timed(plan: SignalPlan, fixed: FixedPlan | None = None) -> TimedPlan:
+def _timed(plan: SignalPlan) -> TimedPlan:
+    """``plan``'s window (for the checks of the timetable; not the plan as it runs)."""
     starts, ends = plan.window_seconds
-    return TimedPlan(starts, ends, fixed or FixedPlan(((0, 1.0),)), str(plan))
+    return TimedPlan(starts, ends, FixedPlan(((0, 1.0),)), str(plan))
 
 
 # -- detector data ----------------------------------------------------------------------
