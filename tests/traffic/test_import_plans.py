@@ -248,7 +248,7 @@ def test_plans_by_time_of_day_make_one_timetable_without_overlaps(
     )
     assert timetable["plans"] == [day, early]
     assert timetable["in_force"] is None
-    assert timetable["without_plan"] == ["05:00\N{EN DASH}06:00", "22:00\N{EN DASH}23:00"]
+    assert timetable["without_plan"] == [("05:00", "06:00"), ("22:00", "23:00")]
     at_noon = selectors.plan_timetable(
         intersection=intersection, at=timezone.make_aware(datetime(2026, 11, 30, 12))
     )

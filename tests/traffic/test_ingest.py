@@ -3,12 +3,13 @@
 import json
 import queue
 import time as clock
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
+from freezegun import freeze_time
 
 from rathaus.accounts.models import User
 from rathaus.accounts.services import api_token_create
@@ -166,6 +167,59 @@ def test_intersection_list_api(api: Client, intersection: Intersection) -> None:
     response = api.get("/api/v1/traffic/intersections/")
     assert response.status_code == 200
     assert response.json()[0]["sumo_id"] == intersection.sumo_id
+
+
+def test_the_timetable_of_approved_plans_for_field_controllers(
+    api: Client,
+    intersection: Intersection,
+    engineer: User,
+    second_engineer: User,
+    other_municipality: Municipality,
+    cologne1_net: bytes,
+    municipality: Municipality,
+) -> None:
+    def plan(name: str, starts: time, ends: time) -> Any:
+        return services.plan_compute(
+            intersection=intersection,
+            name=name,
+            starts_at=starts,
+            ends_at=ends,
+            flows={0: 600.0, 1: 120.0, 2: 500.0, 3: 100.0},
+            actor=engineer,
+        )
+
+    day = services.plan_approve(plan=plan("Tag", time(6), time(22)), actor=second_engineer)
+    night = services.plan_approve(plan=plan("Nacht", time(23), time(5)), actor=second_engineer)
+    plan("Spitze", time(7), time(9))  # a draft: never sent to the field
+    url = f"/api/v1/traffic/intersections/{intersection.pk}/timetable/"
+    with freeze_time("2026-11-30T10:00:00Z"):  # 11:00 in Germany
+        body = api.get(url).json()
+    assert body["intersection"] == intersection.pk
+    assert body["sumo_id"] == intersection.sumo_id
+    assert body["time_zone"] == "Europe/Berlin"
+    assert body["in_force"] == day.pk
+    assert [(p["id"], p["starts_at"], p["ends_at"]) for p in body["plans"]] == [
+        (day.pk, "06:00", "22:00"),
+        (night.pk, "23:00", "05:00"),
+    ]
+    assert body["plans"][0]["cycle"] == day.cycle
+    assert [g["green"] for g in body["plans"][0]["greens"]] == [g["green"] for g in day.greens]
+    assert body["without_plan"] == [
+        {"starts_at": "05:00", "ends_at": "06:00"},
+        {"starts_at": "22:00", "ends_at": "23:00"},
+    ]
+    with freeze_time("2026-11-30T04:30:00Z"):  # 05:30: the base program
+        assert api.get(url).json()["in_force"] is None
+    # another municipality's intersection, one that does not exist, no token, no right
+    theirs = services.network_import(
+        municipality=other_municipality, content=cologne1_net, network="x"
+    )[0]
+    assert api.get(f"/api/v1/traffic/intersections/{theirs.pk}/timetable/").status_code == 404
+    assert api.get("/api/v1/traffic/intersections/999999/timetable/").status_code == 404
+    assert api.get("/api/v1/traffic/intersections/abc/timetable/").status_code == 404
+    assert Client().get(url).status_code in (401, 403)
+    _t, raw = api_token_create(user=StaffFactory(municipality=municipality), name="x")
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get(url).status_code == 403
 
 
 def test_mqtt_message_handling(

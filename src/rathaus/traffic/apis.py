@@ -131,8 +131,88 @@ class IntersectionListApi(APIView):
         return Response(IntersectionOutput(rows[:500], many=True).data)
 
 
+class GreenOutput(serializers.Serializer):
+    phase = serializers.IntegerField(help_text="The phase's order at the intersection.")
+    green = serializers.FloatField(help_text="Green time in seconds.")
+    intergreen = serializers.FloatField(
+        required=False, help_text="Seconds from the end of this green to the next one."
+    )
+
+
+class TimetablePlanOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+    starts_at = serializers.TimeField(format="%H:%M")
+    ends_at = serializers.TimeField(
+        format="%H:%M",
+        help_text="An end before the start runs over midnight; equal to the start, the whole day.",
+    )
+    whole_day = serializers.BooleanField()
+    cycle = serializers.FloatField(help_text="Cycle time (Umlaufzeit) in seconds.")
+    offset = serializers.FloatField(help_text="Offset (Versatzzeit) in seconds.")
+    greens = GreenOutput(many=True)
+    approved_at = serializers.DateTimeField(allow_null=True)
+
+
+class SpanOutput(serializers.Serializer):
+    starts_at = serializers.CharField(help_text="HH:MM")
+    ends_at = serializers.CharField(help_text="HH:MM; 24:00 is the end of the day.")
+
+
+class TimetableOutput(serializers.Serializer):
+    intersection = serializers.IntegerField()
+    sumo_id = serializers.CharField()
+    time_zone = serializers.CharField(help_text="The zone of the windows' times of day.")
+    in_force = serializers.IntegerField(
+        allow_null=True, help_text="The plan in force now; null: the base program runs."
+    )
+    plans = TimetablePlanOutput(many=True)
+    without_plan = SpanOutput(many=True, help_text="Times of day on the base program.")
+
+
+class TimetableApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="traffic_timetable_retrieve",
+        responses={200: TimetableOutput},
+        summary="The approved signal plans of an intersection by time of day",
+        description="What a field controller (or its gateway) runs: only active plans, "
+        "approved by a second person; drafts never appear here.",
+    )
+    def get(self, request: Request, intersection_id: int) -> Response:
+        intersection = access.intersection_for_user(
+            user=request.user,
+            municipality=request_municipality(request),
+            intersection_id=intersection_id,
+            permission=VIEW_PERMISSION,
+        )
+        timetable = selectors.plan_timetable(intersection=intersection)
+        current = timetable["in_force"]
+        return Response(
+            TimetableOutput(
+                {
+                    "intersection": intersection.pk,
+                    "sumo_id": intersection.sumo_id,
+                    "time_zone": str(timetable["at"].tzinfo),
+                    "in_force": current.pk if current else None,
+                    "plans": timetable["plans"],
+                    "without_plan": [
+                        {"starts_at": a, "ends_at": b} for a, b in timetable["without_plan"]
+                    ],
+                }
+            ).data
+        )
+
+
 api_urlpatterns: list[URLPattern] = [
     path("traffic/detector-readings/", ReadingsApi.as_view(), name="traffic-readings"),
     path("traffic/priority-requests/", PriorityApi.as_view(), name="traffic-priority"),
     path("traffic/intersections/", IntersectionListApi.as_view(), name="traffic-intersections"),
+    path(
+        "traffic/intersections/<int:intersection_id>/timetable/",
+        TimetableApi.as_view(),
+        name="traffic-timetable",
+    ),
 ]

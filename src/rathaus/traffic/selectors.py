@@ -90,7 +90,7 @@ def plan_timetable(*, intersection: Intersection, at: datetime | None = None) ->
         "plans": active,
         "in_force": current,
         "at": moment,
-        "without_plan": [f"{clock(a)}\N{EN DASH}{clock(b)}" for a, b in uncovered(timed)],
+        "without_plan": [(clock(a), clock(b)) for a, b in uncovered(timed)],
     }
 
 
