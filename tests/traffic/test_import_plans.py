@@ -387,7 +387,10 @@ def test_demo_load_is_idempotent(municipality: Municipality) -> None:
     assert count == 8
     traffic_demo_load(municipality=municipality)
     assert Intersection.objects.filter(municipality=municipality).count() == count
-    assert SignalPlan.objects.filter(municipality=municipality).count() == 1
+    # an approved night plan and a daytime draft that fits beside it in the timetable
+    assert sorted(
+        SignalPlan.objects.filter(municipality=municipality).values_list("name", "status")
+    ) == [("Nacht", "active"), ("Tag", "draft")]
 
 
 def test_phase_and_intergreen_forms(engineer_client: Client, intersection: Intersection) -> None:

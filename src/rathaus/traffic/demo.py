@@ -1,7 +1,8 @@
 """Demo data of adaptive traffic signal control: the intersections of the RESCO
-"cologne8" network (from the shared data folder) and a daytime plan for the first one,
-a draft that can be tried in a simulation and then approved by a second person. Loaded
-idempotently by ``rathaus load_demo``."""
+"cologne8" network (from the shared data folder) and, for the first one, an approved
+night plan (its timetable of the day) and a daytime plan, a draft that can be tried in
+a simulation and then approved by a second person. Loaded idempotently by
+``rathaus load_demo``."""
 
 from datetime import time
 
@@ -25,6 +26,14 @@ def traffic_demo_load(*, municipality: Municipality) -> None:
     )
     first = imported[0]
     flows = {p.order: 300.0 + 100.0 * (p.order % 2 == 0) for p in first.phases.all()}
+    night = services.plan_compute(
+        intersection=first,
+        name="Nacht",
+        starts_at=time(22),
+        ends_at=time(6),
+        flows={order: flow / 3 for order, flow in flows.items()},
+    )
+    services.plan_approve(plan=night, actor=None)
     services.plan_compute(
         intersection=first, name="Tag", starts_at=time(6), ends_at=time(22), flows=flows
     )
