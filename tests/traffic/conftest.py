@@ -1,6 +1,7 @@
 """Fixtures of the traffic tests: a small four-arm intersection for the controller
 library, the smallest RESCO scenario, traffic staff and an engineer who approves plans."""
 
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from rathaus.traffic.control.model import (
     intersection_build,
 )
 from rathaus.traffic.models import Intersection as TrafficIntersection
+from rathaus.traffic.models import SignalPlan
 from tests.conftest import strong_login
 from tests.factories import StaffFactory
 from tests.organisation.factories import OrgUnitFactory, RoleFactory, RoleGrantFactory
@@ -116,3 +118,28 @@ def intersection(municipality: Municipality, cologne1_net: bytes) -> TrafficInte
     return services.network_import(
         municipality=municipality, content=cologne1_net, network="cologne1"
     )[0]
+
+
+FLOWS = {0: 600.0, 1: 120.0, 2: 500.0, 3: 100.0}
+
+
+def plan_for(
+    intersection: TrafficIntersection,
+    name: str = "Tag",
+    starts: time = time(6),
+    ends: time = time(22),
+    *,
+    author: Any = None,
+    offset: float = 0.0,
+    flows: dict[int, float] | None = None,
+) -> SignalPlan:
+    """A draft plan of cologne1's traffic light by Webster's method from ``flows``."""
+    return services.plan_compute(
+        intersection=intersection,
+        name=name,
+        starts_at=starts,
+        ends_at=ends,
+        flows=flows or FLOWS,
+        offset=offset,
+        actor=author,
+    )

@@ -12,7 +12,7 @@ from rathaus.organisation.models import OrgUnit, Role
 from rathaus.traffic import services
 from tests.browser.conftest import axe_violations
 from tests.factories import PASSWORD
-from tests.traffic.conftest import staff_with
+from tests.traffic.conftest import plan_for, staff_with
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -101,13 +101,7 @@ def test_the_intersection_page_with_its_import_review_is_axe_clean(
     engineer_role: Role,
     intersection: Any,
 ) -> None:
-    plan = services.plan_compute(
-        intersection=intersection,
-        name="Ganztags",
-        starts_at=time(0),
-        ends_at=time(0),
-        flows={0: 900.0, 1: 100.0, 2: 300.0, 3: 100.0},
-    )
+    plan = plan_for(intersection, "Ganztags", time(0), time(0))
     services.plan_approve(plan=plan, actor=None)
     base = _engineer_logged_in(page, live_server, traffic_unit, engineer_role)
 
@@ -136,14 +130,7 @@ def test_engineer_tries_a_draft_plan_in_a_simulation(
     intersection: Any,
     immediate_tasks: None,
 ) -> None:
-    plan = services.plan_compute(
-        intersection=intersection,
-        name="Früh",
-        starts_at=time(6),
-        ends_at=time(9),
-        flows={0: 900.0, 1: 100.0, 2: 300.0, 3: 100.0},
-        offset=10.0,
-    )
+    plan = plan_for(intersection, "Früh", time(6), time(9), offset=10.0)
     base = _engineer_logged_in(page, live_server, traffic_unit, engineer_role)
 
     page.goto(base + "/verwaltung/verkehr/")

@@ -21,6 +21,7 @@ from rathaus.traffic.control.sumonet import net_read
 from rathaus.traffic.models import Detector, Intergreen, Intersection, Phase, SignalPlan
 from tests.conftest import strong_login
 from tests.factories import StaffFactory
+from tests.traffic.conftest import plan_for
 
 pytestmark = pytest.mark.django_db
 
@@ -205,19 +206,6 @@ def test_webster_plans_are_versioned_and_need_a_second_person(
     assert AuditEvent.objects.filter(action="traffic.plan.approved").count() == 2
 
 
-def _plan(
-    intersection: Intersection, name: str, starts: time, ends: time, author: User
-) -> SignalPlan:
-    return services.plan_compute(
-        intersection=intersection,
-        name=name,
-        starts_at=starts,
-        ends_at=ends,
-        flows={0: 600.0, 1: 120.0, 2: 500.0, 3: 100.0},
-        actor=author,
-    )
-
-
 def test_plans_by_time_of_day_make_one_timetable_without_overlaps(
     intersection: Intersection,
     engineer: User,
@@ -227,17 +215,17 @@ def test_plans_by_time_of_day_make_one_timetable_without_overlaps(
     def approve(plan: SignalPlan) -> SignalPlan:
         return services.plan_approve(plan=plan, actor=second_engineer)
 
-    day = approve(_plan(intersection, "Tag", time(6), time(22), engineer))
-    night = approve(_plan(intersection, "Nacht", time(22), time(6), engineer))
+    day = approve(plan_for(intersection, "Tag", time(6), time(22), author=engineer))
+    night = approve(plan_for(intersection, "Nacht", time(22), time(6), author=engineer))
     # a plan whose hours another plan already holds is not approved: two plans at once
     # would leave the controller without an answer
-    peak = _plan(intersection, "Spitze", time(7), time(9), engineer)
+    peak = plan_for(intersection, "Spitze", time(7), time(9), author=engineer)
     with pytest.raises(Conflict, match=r"Tag v1 is in force at the same time \(06:00.22:00\)"):
         approve(peak)
-    all_day = _plan(intersection, "Notbetrieb", time(0), time(0), engineer)
+    all_day = plan_for(intersection, "Notbetrieb", time(0), time(0), author=engineer)
     with pytest.raises(Conflict, match="in force at the same time"):
         approve(all_day)
-    early = _plan(intersection, "Nacht", time(23), time(5), engineer)  # a new version
+    early = plan_for(intersection, "Nacht", time(23), time(5), author=engineer)  # a new version
     approve(early)  # replaces its own earlier version, which no longer counts
     night.refresh_from_db()
     assert night.status == SignalPlan.Status.RETIRED
@@ -360,13 +348,7 @@ def test_other_tenant_and_unprivileged_staff_are_kept_out(
         other_client.post(reverse("traffic:plan_compute", args=[intersection.pk]), {}).status_code
         == 404
     )
-    ours = services.plan_compute(
-        intersection=intersection,
-        name="Tag",
-        starts_at=time(6),
-        ends_at=time(22),
-        flows={0: 600.0, 1: 120.0, 2: 500.0, 3: 100.0},
-    )
+    ours = plan_for(intersection)
     for name in ("plan_approve", "plan_retire"):
         assert other_client.post(reverse(f"traffic:{name}", args=[ours.pk])).status_code == 404
     plain = StaffFactory(municipality=municipality)

@@ -18,6 +18,7 @@ from rathaus.traffic import mqtt, services
 from rathaus.traffic.models import DataGap, Detector, DetectorReading, Intersection, PriorityRequest
 from tests.conftest import require_service
 from tests.factories import StaffFactory
+from tests.traffic.conftest import plan_for
 
 pytestmark = pytest.mark.django_db
 
@@ -179,14 +180,7 @@ def test_the_timetable_of_approved_plans_for_field_controllers(
     municipality: Municipality,
 ) -> None:
     def plan(name: str, starts: time, ends: time) -> Any:
-        return services.plan_compute(
-            intersection=intersection,
-            name=name,
-            starts_at=starts,
-            ends_at=ends,
-            flows={0: 600.0, 1: 120.0, 2: 500.0, 3: 100.0},
-            actor=engineer,
-        )
+        return plan_for(intersection, name, starts, ends, author=engineer)
 
     day = services.plan_approve(plan=plan("Tag", time(6), time(22)), actor=second_engineer)
     night = services.plan_approve(plan=plan("Nacht", time(23), time(5)), actor=second_engineer)

@@ -19,6 +19,7 @@ from rathaus.traffic.models import (
     SignalPlan,
     SimulationRun,
 )
+from tests.traffic.conftest import plan_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("immediate_tasks")]
 
@@ -102,14 +103,11 @@ def _draft(
     starts_at: time = time(6),
     ends_at: time = time(22),
 ) -> SignalPlan:
-    return services.plan_compute(
-        intersection=intersection,
-        name=name,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        flows={0: 900.0, 1: 100.0, 2: 300.0, 3: 100.0},
-        offset=offset,
-    )
+    """A draft for a run: a strong first phase, so that its green shows in SUMO."""
+    return plan_for(intersection, name, starts_at, ends_at, offset=offset, flows=RUN_FLOWS)
+
+
+RUN_FLOWS = {0: 900.0, 1: 100.0, 2: 300.0, 3: 100.0}
 
 
 def test_a_draft_plan_is_tried_in_a_run_before_it_is_approved(

@@ -335,9 +335,8 @@ def intergreen_update(request: HttpRequest, intersection_id: int) -> HttpRespons
     return _intersection_page(request, intersection, status=status, intergreen_form=form)
 
 
-@staff_member_required(APPROVE_PERMISSION)
-@require_http_methods(["POST"])
-def plan_approve(request: HttpRequest, plan_id: int) -> HttpResponse:
+def _plan_step(request: HttpRequest, plan_id: int, step: Any, done: str) -> HttpResponse:
+    """Approve or retire a plan (``step``, a service), back to its intersection."""
     plan = access.plan_for_user(
         user=request.user,
         municipality=request_municipality(request),
@@ -345,30 +344,28 @@ def plan_approve(request: HttpRequest, plan_id: int) -> HttpResponse:
         permission=APPROVE_PERMISSION,
     )
     try:
-        services.plan_approve(plan=plan, actor=request.user)
+        step(plan=plan, actor=request.user)
     except ApplicationError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, _("The plan is approved and active."))
+        messages.success(request, done)
     return redirect("traffic:intersection", plan.intersection_id)
+
+
+@staff_member_required(APPROVE_PERMISSION)
+@require_http_methods(["POST"])
+def plan_approve(request: HttpRequest, plan_id: int) -> HttpResponse:
+    return _plan_step(
+        request, plan_id, services.plan_approve, _("The plan is approved and active.")
+    )
 
 
 @staff_member_required(APPROVE_PERMISSION)
 @require_http_methods(["POST"])
 def plan_retire(request: HttpRequest, plan_id: int) -> HttpResponse:
-    plan = access.plan_for_user(
-        user=request.user,
-        municipality=request_municipality(request),
-        plan_id=plan_id,
-        permission=APPROVE_PERMISSION,
+    return _plan_step(
+        request, plan_id, services.plan_retire, _("The plan is retired; its hours run without it.")
     )
-    try:
-        services.plan_retire(plan=plan, actor=request.user)
-    except ApplicationError as error:
-        messages.error(request, str(error.message))
-    else:
-        messages.success(request, _("The plan is retired; its hours run without it."))
-    return redirect("traffic:intersection", plan.intersection_id)
 
 
 @staff_member_required(SIMULATE_PERMISSION)
