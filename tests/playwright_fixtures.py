@@ -24,6 +24,10 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+#: Paths of the live server that rathaus itself calls over HTTP while it handles a request.
+SELF_CALLED = ("/dev-idp/",)
+
+
 class TakingTurnsWSGIServer(ThreadedWSGIServer):
     """The live server, whose requests take turns with the database when it is SQLite in
     memory.
@@ -33,6 +37,11 @@ class TakingTurnsWSGIServer(ThreadedWSGIServer):
     every few seconds next to a form being sent, interleave their transactions on one
     connection, and a browser test could hang for good. On PostgreSQL (or a file) each
     thread has its own connection and requests run side by side as in production.
+
+    Paths in :data:`SELF_CALLED` do not wait: rathaus calls them over HTTP from inside
+    a request of its own (the OIDC back channel to the test identity provider), so
+    waiting for a turn there would wait for ourselves. The calling request is blocked
+    meanwhile, so the two do not use the connection at once.
     """
 
     def set_app(self, application: Any) -> None:
@@ -42,6 +51,8 @@ class TakingTurnsWSGIServer(ThreadedWSGIServer):
         lock = threading.Lock()
 
         def taking_turns(environ: Any, start_response: Any) -> Any:
+            if str(environ.get("PATH_INFO", "")).startswith(SELF_CALLED):
+                return application(environ, start_response)
             with lock:
                 response = application(environ, start_response)
             return _ClosedInTurn(response, lock)
