@@ -5,6 +5,7 @@ from datetime import time
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from rathaus.accounts.services import api_token_create
 from rathaus.core.models import Municipality
@@ -77,6 +78,7 @@ def test_a_priority_request_shows_on_the_open_traffic_view_as_it_arrives(
     base = _engineer_logged_in(page, live_server, traffic_unit, engineer_role)
     device = staff_with(traffic_unit, engineer_role, email="lsa-rechner@musterstadt.example")
     _token, raw = api_token_create(user=device, name="Leitstelle")
+    detector = intersection.detectors.order_by("pk").first()
     page.goto(base + "/verwaltung/verkehr/")
     live = page.locator("#traffic-priority")
     assert live.inner_text() == "Bisher keine Bevorrechtigungsanforderungen."
@@ -90,6 +92,27 @@ def test_a_priority_request_shows_on_the_open_traffic_view_as_it_arrives(
     assert answer.status == 201, answer.text()
     page.locator("#traffic-priority li", has_text="Linie 421").wait_for(timeout=10_000)
     assert page.locator("[aria-live=polite] #traffic-priority").count() == 1
+    # a detector reports: the intersections' part is swapped, and a keyboard user on its
+    # link keeps the focus there
+    link = f"traffic-row-{intersection.pk}"
+    page.locator(f"#{link}").focus()
+    answer = page.request.post(
+        base + "/api/v1/traffic/detector-readings/",
+        data={
+            "readings": [
+                {
+                    "detector": detector.pk,
+                    "measured_at": timezone.now().isoformat(),
+                    "count": 3,
+                    "occupancy": 0.2,
+                }
+            ]
+        },
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert answer.status == 201, answer.text()
+    page.locator("#traffic-states tbody time").wait_for(timeout=10_000)
+    assert page.evaluate("document.activeElement.id") == link
     assert axe_violations(page) == []
 
 
