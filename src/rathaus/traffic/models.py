@@ -7,6 +7,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from rathaus.core.models import TenantModel
+from rathaus.traffic.control import timetable
+from rathaus.traffic.control.timetable import TimedPlan
 
 MANAGE_PERMISSION = "traffic.manage_signals"
 APPROVE_PERMISSION = "traffic.approve_plans"
@@ -221,6 +223,10 @@ class SignalPlan(TenantModel):
         return tuple(  # type: ignore[return-value]
             float(t.hour * 3600 + t.minute * 60 + t.second) for t in (self.starts_at, self.ends_at)
         )
+
+    def window(self) -> TimedPlan:
+        """The plan's window for the timetable's checks (not the plan as it runs)."""
+        return timetable.window(*self.window_seconds, label=str(self))
 
     @property
     def whole_day(self) -> bool:

@@ -11,8 +11,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from rathaus.core.models import Municipality
-from rathaus.traffic.control.sumonet import FixedPlan
-from rathaus.traffic.control.timetable import TimedPlan, clock, uncovered
+from rathaus.traffic.control.timetable import clock, uncovered
 from rathaus.traffic.models import (
     Intergreen,
     Intersection,
@@ -82,7 +81,7 @@ def plan_timetable(*, intersection: Intersection, at: datetime | None = None) ->
         .select_related("approved_by")
         .order_by("starts_at", "name")
     )
-    timed = [TimedPlan(*p.window_seconds, FixedPlan(((0, 1.0),)), str(p)) for p in active]
+    timed = [p.window() for p in active]
     moment = timezone.localtime(at)
     second = moment.hour * 3600 + moment.minute * 60 + moment.second
     current = next((p for p, t in zip(active, timed, strict=True) if t.covers(second)), None)

@@ -395,7 +395,7 @@ def plan_approve(*, plan: SignalPlan, actor: Any) -> SignalPlan:
         for other in SignalPlan.objects.filter(
             intersection_id=plan.intersection_id, status=SignalPlan.Status.ACTIVE
         ).exclude(name=plan.name):
-            if overlap(_timed(plan), _timed(other)):
+            if overlap(plan.window(), other.window()):
                 raise Conflict(
                     _(
                         "%(other)s is in force at the same time (%(window)s); retire it or "
@@ -439,12 +439,6 @@ def plan_retire(*, plan: SignalPlan, actor: Any) -> SignalPlan:
             data={"version": plan.version},
         )
     return plan
-
-
-def _timed(plan: SignalPlan) -> TimedPlan:
-    """``plan``'s window (for the checks of the timetable; not the plan as it runs)."""
-    starts, ends = plan.window_seconds
-    return TimedPlan(starts, ends, FixedPlan(((0, 1.0),)), str(plan))
 
 
 # -- detector data ----------------------------------------------------------------------
@@ -740,7 +734,7 @@ def _plans_snapshot(
         plan = found[pk]
         label = f"{plan.intersection.name}: {plan.name} v{plan.version}"
         tid = plan.intersection.sumo_id
-        timed = _timed(plan)
+        timed = plan.window()
         if not covered([timed], begin, end):
             _refuse_plans(
                 _("%(plan)s (%(window)s) is not in force in the simulated time (%(time)s).")

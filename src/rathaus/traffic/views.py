@@ -119,10 +119,10 @@ def _priority(municipality: Any) -> dict[str, Any]:
     return {"priority": priority, "priority_seen": _seen([p.pk for p in priority])}
 
 
-#: The polled parts of the overview: template and context.
+#: The polled parts of the overview: template, context and its fingerprint's key.
 LIVE_PARTS = {
-    "knoten": ("traffic/_live_states.html", _states),
-    "vorrang": ("traffic/_live_priority.html", _priority),
+    "knoten": ("traffic/_live_states.html", _states, "states_seen"),
+    "vorrang": ("traffic/_live_priority.html", _priority, "priority_seen"),
 }
 
 
@@ -136,10 +136,9 @@ def live(request: HttpRequest, part: str) -> HttpResponse:
     what changed."""
     if part not in LIVE_PARTS:
         raise Http404
-    template, context = LIVE_PARTS[part]
+    template, context, key = LIVE_PARTS[part]
     shown = context(request_municipality(request))
-    seen = shown["states_seen" if part == "knoten" else "priority_seen"]
-    if request.GET.get("gesehen") == seen:
+    if request.GET.get("gesehen") == shown[key]:
         return HttpResponse(status=204)
     return render(request, template, shown)
 

@@ -69,6 +69,14 @@ class TimedPlan:
         return f"{clock(self.starts)}\N{EN DASH}{clock(self.ends % DAY or DAY)}"
 
 
+def window(starts: float, ends: float, label: str = "") -> TimedPlan:
+    """A window of the day without a plan to run: for the checks of a timetable."""
+    return TimedPlan(starts, ends, _NO_PLAN, label)
+
+
+_NO_PLAN = FixedPlan(((0, 1.0),))
+
+
 def overlap(a: TimedPlan, b: TimedPlan) -> bool:
     """Whether two plans' windows share any time."""
     return any(max(a0, b0) < min(a1, b1) for a0, a1 in a.spans() for b0, b1 in b.spans())
@@ -108,5 +116,5 @@ def covered(plans: Sequence[TimedPlan], begin: float, end: float) -> list[TimedP
     ``begin``; a span of a day or more meets every plan)."""
     if end - begin >= DAY:
         return list(plans)
-    probe = TimedPlan(begin % DAY, end % DAY, FixedPlan(((0, 1.0),)))
+    probe = window(begin % DAY, end % DAY)
     return [p for p in plans if overlap(p, probe)]
