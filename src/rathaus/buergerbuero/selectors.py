@@ -8,11 +8,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import holidays
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -31,6 +29,7 @@ from rathaus.buergerbuero.models import (
 )
 from rathaus.buergerbuero.policy import Clerk, PolicyConfig, Waiting
 from rathaus.catalog.models import Location, Service, ServiceLocation
+from rathaus.core.holidays import public_holiday
 from rathaus.core.models import Municipality
 from rathaus.core.municipal_settings import municipal_setting
 
@@ -93,14 +92,9 @@ def offices_active(*, municipality: Municipality) -> QuerySet[Office]:
     ).select_related("location")
 
 
-@lru_cache(maxsize=64)
-def _holidays(state: str, year: int) -> dict[date, str]:
-    return dict(holidays.country_holidays("DE", subdiv=state, years=year, language="de"))
-
-
 def holiday_name(municipality: Municipality, day: date) -> str | None:
     """The public holiday of the municipality's state on ``day``, if it is one."""
-    return _holidays(municipality.state, day.year).get(day)
+    return public_holiday(municipality.state, day)
 
 
 def _parse_time(value: object) -> time | None:

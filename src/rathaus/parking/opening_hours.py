@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import holidays
 from django.utils.translation import gettext as _
 
 from rathaus.core.errors import ValidationFailed
+from rathaus.core.holidays import public_holiday
 
 DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 MAX_LENGTH = 255
@@ -52,7 +52,7 @@ class OpeningHours:
         return any(end > 1440 and minute < end - 1440 for _, end in yesterday)
 
     def _spans(self, day: date, state: str) -> tuple[tuple[int, int], ...]:
-        is_holiday = bool(state) and day in _holidays(state, day.year)
+        is_holiday = public_holiday(state, day) is not None
         spans: tuple[tuple[int, int], ...] = ()
         for rule in self.rules:
             applies = (rule.holidays and is_holiday) or (
@@ -65,12 +65,6 @@ class OpeningHours:
     @property
     def _has_holiday_rule(self) -> bool:
         return any(rule.holidays for rule in self.rules)
-
-
-@functools.lru_cache(maxsize=64)
-def _holidays(state: str, year: int) -> frozenset[date]:
-    """Public holidays of a state; building the calendar costs more than a page."""
-    return frozenset(holidays.country_holidays("DE", subdiv=state, years=year))
 
 
 def _fail(part: str) -> ValidationFailed:
