@@ -3,6 +3,7 @@ when the timetable says, at the end of a cycle and through the safety layer."""
 
 import itertools
 import math
+from datetime import date
 
 import pytest
 
@@ -12,11 +13,14 @@ from rathaus.traffic.control.safety import SafetyLayer
 from rathaus.traffic.control.sumonet import FixedPlan
 from rathaus.traffic.control.timetable import (
     DAY,
+    Calendar,
     TimedPlan,
     covered,
     in_force,
+    on_day,
     overlap,
     timetable_check,
+    uncovered,
 )
 from tests.traffic.conftest import cross
 from tests.traffic.test_controllers import run
@@ -182,3 +186,103 @@ def test_a_change_from_a_plan_run_in_order_waits_for_its_round() -> None:
 def test_overlapping_plans_are_refused_by_the_controller() -> None:
     with pytest.raises(ModelError, match="same time"):
         Timetabled(cross(), [timed(6 * H, 9 * H), timed(8 * H, 10 * H)], PLAN)
+
+
+# -- day types (Tagesarten) ----------------------------------------------------------
+
+#: Friday, 25 December 2026, is Christmas Day (a public holiday in every state); the
+#: clock below starts at midnight of Thursday, 24 December.
+CHRISTMAS = Calendar(date(2026, 12, 24), frozenset({date(2026, 12, 25), date(2026, 12, 26)}))
+
+
+def on(days: str, starts: float, ends: float, label: str = "", plan: FixedPlan = PLAN) -> TimedPlan:
+    return TimedPlan(starts, ends, plan, label, frozenset(days.split()))
+
+
+def test_the_day_type_of_a_moment_is_its_dates_a_holiday_whatever_its_weekday() -> None:
+    assert CHRISTMAS.day_type(12 * H) == "th"
+    assert CHRISTMAS.day_type(DAY + 12 * H) == "ph"  # a Friday
+    assert CHRISTMAS.day_type(2 * DAY) == "ph"  # a Saturday
+    assert CHRISTMAS.day_type(3 * DAY) == "su"
+    assert CHRISTMAS.day_type(-1.0) == "we"  # the evening before the clock's first day
+    assert CHRISTMAS.date(DAY - 0.5) == date(2026, 12, 24)
+    assert CHRISTMAS.date(DAY) == date(2026, 12, 25)
+
+
+def test_a_plan_holds_on_its_day_types_and_the_night_belongs_to_each_date() -> None:
+    # Monday 30 November 2026 at midnight is second 0; no holiday that week
+    week = Calendar(date(2026, 11, 30))
+    night = on("mo tu we th fr", 22 * H, 6 * H, "Nacht")
+    weekend = on("sa su ph", 0.0, 0.0, "Wochenende")
+    assert night.covers(23 * H, week)  # Monday 23:00
+    assert night.covers(3 * H, week)  # Monday 03:00: a Monday too
+    assert night.covers(4 * DAY + 23 * H, week)  # Friday 23:00
+    assert not night.covers(5 * DAY + 3 * H, week)  # Saturday 03:00: Saturday's plans hold
+    assert weekend.covers(5 * DAY + 3 * H, week)
+    assert not night.covers(12 * H, week)  # outside its hours on its day
+    assert in_force([night, weekend], 5 * DAY + 3 * H, week) is weekend
+    assert in_force([night, weekend], 4 * DAY + 12 * H, week) is None
+    # a holiday is a day type of its own: Christmas Day, a Friday, runs the weekend plan
+    assert not night.covers(DAY + 23 * H, CHRISTMAS)
+    assert weekend.covers(DAY + 23 * H, CHRISTMAS)
+    # without a calendar a plan of certain days cannot say whether it holds
+    with pytest.raises(ModelError, match="calendar"):
+        night.covers(23 * H)
+    assert timed(22 * H, 6 * H).covers(23 * H)  # every day: no calendar needed
+
+
+@pytest.mark.parametrize("days", ["", "mo xx", "holiday", "MO"])
+def test_unknown_or_no_day_types_are_refused(days: str) -> None:
+    with pytest.raises(ModelError, match="day type"):
+        on(days, 6 * H, 22 * H)
+
+
+def test_plans_on_different_days_may_share_their_hours() -> None:
+    weekdays = on("mo tu we th fr", 6 * H, 22 * H, "Werktag")
+    weekend = on("sa su ph", 6 * H, 22 * H, "Wochenende")
+    saturday = on("sa", 8 * H, 12 * H, "Markt")
+    timetable_check([weekdays, weekend])
+    assert not overlap(weekdays, weekend)
+    assert overlap(weekend, saturday)
+    with pytest.raises(ModelError, match=r"Wochenende .* and Markt"):
+        timetable_check([weekdays, weekend, saturday])
+    # the hours without a plan, per day type
+    assert uncovered([weekdays, saturday], "sa") == [(0.0, 8 * H), (12 * H, DAY)]
+    assert uncovered([weekdays, saturday], "ph") == [(0.0, DAY)]
+    assert on_day([weekdays, weekend, saturday], "sa") == [weekend, saturday]
+
+
+def test_the_plans_a_simulated_span_meets_on_its_dates() -> None:
+    weekdays = on("mo tu we th fr", 6 * H, 22 * H)
+    holiday = on("ph", 0.0, 0.0)
+    # Thursday 23:00 to Friday (Christmas Day) 01:00
+    assert covered([weekdays, holiday], 23 * H, DAY + H, CHRISTMAS) == [holiday]
+    assert covered([weekdays, holiday], 7 * H, 8 * H, CHRISTMAS) == [weekdays]
+    with pytest.raises(ModelError, match="calendar"):
+        covered([weekdays], 7 * H, 8 * H)
+
+
+def test_the_controller_changes_plans_when_the_date_changes_its_day_type() -> None:
+    intersection = cross()
+    # Thursday, 24 December: a short weekday plan until midnight; from midnight the
+    # holiday's long plan (Christmas Day, a Friday, takes the holiday's plans)
+    short = FixedPlan(((0, 10.0), (1, 10.0)), starts=(0.0, 15.0), cycle=30.0)
+    long = FixedPlan(((0, 40.0), (1, 30.0)), starts=(0.0, 45.0), cycle=80.0)
+    plans = [on("mo tu we th fr", 0.0, 0.0, "Werktag", short), on("ph", 0.0, 0.0, "Feiertag", long)]
+    with pytest.raises(ModelError, match="calendar"):
+        Timetabled(intersection, plans, PLAN)
+    timetable = Timetabled(intersection, plans, PLAN, CHRISTMAS)
+    start = DAY - 200
+    assert timetable.due(start).plan is short
+    assert timetable.due(DAY + 1).plan is long
+    layer = SafetyLayer(intersection, now=start, start_phase=0)
+    phases = run(timetable, layer, lambda t: {}, 600, start=start)
+    b_greens = [(start + t, length) for t, length in greens(phases, 1)]
+    # (the first green, met in its course, aside)
+    assert {length for t, length in b_greens[1:] if t < DAY - 20} == {10}
+    after = [(t, length) for t, length in b_greens if DAY + 80 <= t < start + 520]
+    assert after
+    assert {length for _, length in after} == {30}
+    # and the day after Christmas (Saturday, 26 December, also a holiday) keeps it
+    assert timetable.due(2 * DAY + 12 * H).plan is long
+    assert timetable.due(3 * DAY + 12 * H) is timetable.base  # Sunday: no plan

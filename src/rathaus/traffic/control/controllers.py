@@ -12,11 +12,11 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .model import Intersection
+from .model import Intersection, ModelError
 from .observe import LayerView, Observation
 from .safety import SafetyLayer
 from .sumonet import FixedPlan
-from .timetable import TimedPlan, in_force, timetable_check
+from .timetable import Calendar, TimedPlan, in_force, timetable_check
 
 
 class Controller(Protocol):
@@ -192,14 +192,24 @@ class Timetabled:
     field controller changes programs at the end of a cycle rather than in the middle of
     a green; after two of its cycles at the latest the change happens anyway. The safety
     layer keeps the change itself safe like any other transition.
+
+    Plans for certain day types (weekdays, public holidays) need the ``calendar`` of the
+    clock's dates.
     """
 
     name = "fixed"
 
     def __init__(
-        self, intersection: Intersection, plans: Sequence[TimedPlan], base: FixedPlan
+        self,
+        intersection: Intersection,
+        plans: Sequence[TimedPlan],
+        base: FixedPlan,
+        calendar: Calendar | None = None,
     ) -> None:
         timetable_check(plans)
+        if calendar is None and not all(p.every_day for p in plans):
+            raise ModelError("Plans that hold on certain days need a calendar.")
+        self.calendar = calendar
         self.timetable = tuple(plans)
         self._runners = [FixedTime(intersection, p.plan) for p in self.timetable]
         self.base = FixedTime(intersection, base)
@@ -214,7 +224,7 @@ class Timetabled:
 
     def due(self, now: float) -> FixedTime:
         """The plan the timetable has in force at ``now``."""
-        found = in_force(self.timetable, now)
+        found = in_force(self.timetable, now, self.calendar)
         return self.base if found is None else self._runners[self.timetable.index(found)]
 
     def decide(self, obs: Observation, layer: LayerView) -> int | None:

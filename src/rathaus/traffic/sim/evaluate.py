@@ -11,6 +11,7 @@ from typing import Any
 
 from ..control.model import Intersection
 from ..control.observe import LaneReading
+from ..control.timetable import Calendar
 from .harness import ALL_CONTROLLERS, DEFAULT_SEED, GivenPlans, RunResult, simulate
 from .scenario import BUILTINS, Scenario, builtin_net
 
@@ -53,6 +54,7 @@ def _isolated(
     step_every: float | None,
     plans: Mapping[str, GivenPlans] | None = None,
     models: Mapping[str, Intersection] | None = None,
+    calendar: Calendar | None = None,
 ) -> None:
     """Body of :func:`simulate_isolated`'s process: run, and send progress, the
     digital-twin steps asked for, and the result or the error through ``out``."""
@@ -74,6 +76,7 @@ def _isolated(
             seed=seed,
             plans=plans,
             models=models,
+            calendar=calendar,
         )
     except Exception as error:  # reported to the caller, who decides
         out.put(("error", f"{type(error).__name__}: {error}"))
@@ -93,6 +96,7 @@ def simulate_isolated(
     seed: int = DEFAULT_SEED,
     plans: Mapping[str, GivenPlans] | None = None,
     models: Mapping[str, Intersection] | None = None,
+    calendar: Calendar | None = None,
 ) -> RunResult:
     """:func:`~.harness.simulate` in a fresh process of its own.
 
@@ -121,6 +125,7 @@ def simulate_isolated(
             step_every if on_step is not None else None,
             dict(plans) if plans else None,
             dict(models) if models else None,
+            calendar,
         ),
         name=f"rathaus-sumo-{scenario.name}-{controller}",
         daemon=True,

@@ -32,7 +32,7 @@ from ..control.observe import LaneReading, LayerView, Observation
 from ..control.priority import PriorityArbiter, PriorityKind, PriorityRequest
 from ..control.safety import SafetyLayer, SafetyMonitor
 from ..control.sumonet import FixedPlan, NetInfo, net_read
-from ..control.timetable import TimedPlan
+from ..control.timetable import Calendar, TimedPlan
 from .scenario import BUILTINS, Scenario, builtin_net, flow_departures
 
 #: Own controllers; ``adaptive_nopriority`` is the adaptive controller without bus
@@ -217,6 +217,7 @@ class _Own:
         priority: bool,
         start: float,
         plans: Mapping[str, GivenPlans] | None = None,
+        calendar: Calendar | None = None,
     ) -> None:
         base = "adaptive" if controller == "adaptive_nopriority" else controller
         factory = CONTROLLERS[base]
@@ -232,7 +233,7 @@ class _Own:
                 first = plan.greens[0][0]
                 inner = factory(intersection, plan)
             else:
-                timetabled = Timetabled(intersection, plan, info.plans[tid])
+                timetabled = Timetabled(intersection, plan, info.plans[tid], calendar)
                 first = timetabled.due(start).plan.greens[0][0]
                 inner = timetabled
             self.layers[tid] = SafetyLayer(intersection, now=start, start_phase=first)
@@ -307,6 +308,7 @@ def simulate(
     seed: int = DEFAULT_SEED,
     plans: Mapping[str, GivenPlans] | None = None,
     models: Mapping[str, Intersection] | None = None,
+    calendar: Calendar | None = None,
 ) -> RunResult:
     """Run ``controller`` (one of :data:`ALL_CONTROLLERS`) on ``scenario``.
 
@@ -319,7 +321,8 @@ def simulate(
     for the whole run, or plans by time of day (:data:`GivenPlans`);
     ``models`` replace the intersections the network file gives for those plans (the
     back office's configuration after its review: phases, intergreens, minimum greens),
-    each with the same signal groups on the same lanes as the network's.
+    each with the same signal groups on the same lanes as the network's; ``calendar``
+    gives the dates of the scenario's clock, for plans that hold on certain days.
     """
     if controller not in ALL_CONTROLLERS:
         raise ValueError(f"Unknown controller {controller!r}.")
@@ -345,7 +348,14 @@ def simulate(
         for tid, model in (models or {}).items():
             info.intersections[tid] = configured(info.intersections[tid], model)
         own = (
-            _Own(info, controller, controller != "adaptive_nopriority", scenario.begin, plans)
+            _Own(
+                info,
+                controller,
+                controller != "adaptive_nopriority",
+                scenario.begin,
+                plans,
+                calendar,
+            )
             if controller in OWN_CONTROLLERS
             else None
         )
