@@ -20,6 +20,7 @@ from rathaus.traffic.control.model import (
     SignalGroup,
     intersection_build,
 )
+from rathaus.traffic.control.timetable import DAY_TYPES
 from rathaus.traffic.models import Intersection as TrafficIntersection
 from rathaus.traffic.models import SignalPlan
 from tests.conftest import strong_login
@@ -132,6 +133,7 @@ def plan_for(
     author: Any = None,
     offset: float = 0.0,
     flows: dict[int, float] | None = None,
+    days: tuple[str, ...] = DAY_TYPES,
 ) -> SignalPlan:
     """A draft plan of cologne1's traffic light by Webster's method from ``flows``."""
     return services.plan_compute(
@@ -141,5 +143,6 @@ def plan_for(
         ends_at=ends,
         flows=flows or FLOWS,
         offset=offset,
+        days=days,
         actor=author,
     )

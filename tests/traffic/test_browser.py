@@ -138,6 +138,11 @@ def test_the_intersection_page_with_its_import_review_is_axe_clean(
     assert page.locator("ol.traffic-timetable li[aria-current=time]").inner_text() == (
         "ganztägig: Ganztags v1"
     )
+    # the week program: a row per day type, today's marked, the plan on every one
+    week = page.locator("table.traffic-week")
+    assert week.locator("tbody tr").count() == 8
+    assert week.locator("tr[aria-current=date]").count() == 1
+    assert week.locator("tbody tr").last.inner_text().startswith("Feiertage")
     assert axe_violations(page) == []
     # each button names its plan (two plans of one intersection may both be version 1)
     page.get_by_role("button", name="Ganztags v1 außer Kraft setzen").click()
@@ -162,10 +167,14 @@ def test_engineer_tries_a_draft_plan_in_a_simulation(
     assert box.count() == 1
     assert axe_violations(page) == []
     box.check()
+    # the plan holds every day; the run is simulated on a Sunday
+    page.get_by_label("Simulierter Tag").fill("2026-12-06")
     _start_run(page, ["fixed"])
 
     page.locator("figure.traffic-chart svg").wait_for(timeout=60_000)
     plans = page.locator("ul.traffic-run-plans")
     assert f"{intersection.name}: Früh v1" in plans.inner_text()
+    assert "täglich 06:00" in plans.inner_text()
     assert "Versatzzeit 10,0 s" in plans.inner_text()  # German first, German decimals
+    assert "Simulierter Tag: Sonntag, 06.12.2026." in page.locator("#run-status").inner_text()
     assert axe_violations(page) == []

@@ -3,6 +3,7 @@
 import gzip
 from datetime import datetime, time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -220,7 +221,9 @@ def test_plans_by_time_of_day_make_one_timetable_without_overlaps(
     # a plan whose hours another plan already holds is not approved: two plans at once
     # would leave the controller without an answer
     peak = plan_for(intersection, "Spitze", time(7), time(9), author=engineer)
-    with pytest.raises(Conflict, match=r"Tag v1 is in force at the same time \(06:00.22:00\)"):
+    with pytest.raises(
+        Conflict, match=r"Tag v1 is in force at the same time \(every day, 06:00.22:00\)"
+    ):
         approve(peak)
     all_day = plan_for(intersection, "Notbetrieb", time(0), time(0), author=engineer)
     with pytest.raises(Conflict, match="in force at the same time"):
@@ -305,7 +308,13 @@ def test_import_page_and_intersection_page(engineer_client: Client, cologne1_net
 
 def test_plan_form_on_the_page(engineer_client: Client, intersection: Intersection) -> None:
     url = reverse("traffic:plan_compute", args=[intersection.pk])
-    data = {"name": "Früh", "starts_at": "06:00", "ends_at": "09:00", "saturation": "1800"}
+    data: dict[str, Any] = {
+        "name": "Früh",
+        "starts_at": "06:00",
+        "ends_at": "09:00",
+        "saturation": "1800",
+        "days": ["mo", "tu", "we", "th", "fr"],
+    }
     data.update({f"flow_{i}": "300" for i in range(4)})
     assert engineer_client.post(url, data).status_code == 302
     for field, value in (("flow_0", "-5"), ("offset", "-3"), ("offset", "nan"), ("offset", "301")):
@@ -317,6 +326,14 @@ def test_plan_form_on_the_page(engineer_client: Client, intersection: Intersecti
     assert SignalPlan.objects.count() == 1
     plan = SignalPlan.objects.get()
     assert plan.offset == 0.0
+    assert plan.days == ["mo", "tu", "we", "th", "fr"]
+    assert plan.day_names == "Mon\N{EN DASH}Fri"
+    # days: none, unknown ones, or a list in place of a choice are refused, nothing saved
+    for days in ([], ["xx"], ["mo", "holiday"], ["mo" * 500]):
+        refused = engineer_client.post(url, {**data, "days": days})
+        assert refused.status_code == 400, days
+    assert "Choose the days" in engineer_client.post(url, {**data, "days": []}).content.decode()
+    assert SignalPlan.objects.count() == 1
     # the author cannot approve through the page either
     engineer_client.post(reverse("traffic:plan_approve", args=[plan.pk]))
     plan.refresh_from_db()
@@ -369,10 +386,15 @@ def test_demo_load_is_idempotent(municipality: Municipality) -> None:
     assert count == 8
     traffic_demo_load(municipality=municipality)
     assert Intersection.objects.filter(municipality=municipality).count() == count
-    # an approved night plan and a daytime draft that fits beside it in the timetable
+    # a week program: an approved night plan, an approved plan for Sundays and holidays,
+    # and a daytime draft for the other days that fits beside them
     assert sorted(
         SignalPlan.objects.filter(municipality=municipality).values_list("name", "status")
-    ) == [("Nacht", "active"), ("Tag", "draft")]
+    ) == [("Nacht", "active"), ("Sonn- und Feiertag", "active"), ("Tag", "draft")]
+    draft = SignalPlan.objects.get(municipality=municipality, name="Tag")
+    services.plan_approve(plan=draft, actor=StaffFactory(municipality=municipality))
+    draft.refresh_from_db()
+    assert draft.status == SignalPlan.Status.ACTIVE
 
 
 def test_phase_and_intergreen_forms(engineer_client: Client, intersection: Intersection) -> None:

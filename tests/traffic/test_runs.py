@@ -191,8 +191,8 @@ def test_plans_outside_what_a_run_can_take_are_refused(
     assert "in force at the same time" in refused([plan.pk, _draft(intersection).pk])
     night = _draft(intersection, name="Nacht", starts_at=time(22), ends_at=time(6))
     assert (
-        "Nacht v1 (22:00\N{EN DASH}06:00) is not in force in the simulated time "
-        "(07:00\N{EN DASH}07:02)"
+        "Nacht v1 (every day, 22:00\N{EN DASH}06:00) is not in force in the simulated time "
+        "(07:00\N{EN DASH}07:02 on "
     ) in refused([night.pk])
     early = _draft(intersection, name="Früh", starts_at=time(5), ends_at=time(7, 1))
     later = _draft(intersection, name="Spät", starts_at=time(7, 1, 30), ends_at=time(22))

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from rathaus.api.fields import StrictCharField
 from rathaus.core.tenancy import request_municipality
 from rathaus.traffic import access, selectors, services
+from rathaus.traffic.control.timetable import DAY_TYPES
 from rathaus.traffic.models import MANAGE_PERMISSION, VIEW_PERMISSION, PriorityRequest
 
 
@@ -149,6 +150,13 @@ class TimetablePlanOutput(serializers.Serializer):
         help_text="An end before the start runs over midnight; equal to the start, the whole day.",
     )
     whole_day = serializers.BooleanField()
+    days = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(DAY_TYPES)),
+        help_text="The day types on which the window holds: mo, tu, we, th, fr, sa, su, and "
+        "ph for the public holidays of the municipality's state, which are a day type of their "
+        "own whatever their weekday. A moment's day type is that of its own date, also in the "
+        "hours after midnight of a window that runs over midnight.",
+    )
     cycle = serializers.FloatField(help_text="Cycle time (Umlaufzeit) in seconds.")
     offset = serializers.FloatField(help_text="Offset (Versatzzeit) in seconds.")
     greens = GreenOutput(many=True)
@@ -164,11 +172,19 @@ class TimetableOutput(serializers.Serializer):
     intersection = serializers.IntegerField()
     sumo_id = serializers.CharField()
     time_zone = serializers.CharField(help_text="The zone of the windows' times of day.")
+    day_type = serializers.ChoiceField(
+        choices=list(DAY_TYPES), help_text="Today's day type (ph on a public holiday)."
+    )
+    holiday = serializers.CharField(
+        allow_null=True, help_text="The public holiday today is, by its German name, or null."
+    )
     in_force = serializers.IntegerField(
         allow_null=True, help_text="The plan in force now; null: the base program runs."
     )
     plans = TimetablePlanOutput(many=True)
-    without_plan = SpanOutput(many=True, help_text="Times of day on the base program.")
+    without_plan = SpanOutput(
+        many=True, help_text="Times of today (its day type) on the base program."
+    )
 
 
 class TimetableApi(APIView):
@@ -196,6 +212,8 @@ class TimetableApi(APIView):
                     "intersection": intersection.pk,
                     "sumo_id": intersection.sumo_id,
                     "time_zone": str(timetable["at"].tzinfo),
+                    "day_type": timetable["day_type"],
+                    "holiday": timetable["holiday"],
                     "in_force": current.pk if current else None,
                     "plans": timetable["plans"],
                     "without_plan": [

@@ -1,7 +1,8 @@
 """Demo data of adaptive traffic signal control: the intersections of the RESCO
-"cologne8" network (from the shared data folder) and, for the first one, an approved
-night plan (its timetable of the day) and a daytime plan, a draft that can be tried in
-a simulation and then approved by a second person. Loaded idempotently by
+"cologne8" network (from the shared data folder) and, for the first one, a week
+program: an approved night plan for every day, an approved plan for Sundays and public
+holidays, and a daytime plan for Monday to Saturday, a draft that can be tried in a
+simulation and then approved by a second person. Loaded idempotently by
 ``rathaus load_demo``."""
 
 from datetime import time
@@ -34,6 +35,20 @@ def traffic_demo_load(*, municipality: Municipality) -> None:
         flows={order: flow / 3 for order, flow in flows.items()},
     )
     services.plan_approve(plan=night, actor=None)
+    sunday = services.plan_compute(
+        intersection=first,
+        name="Sonn- und Feiertag",
+        starts_at=time(6),
+        ends_at=time(22),
+        flows={order: flow / 2 for order, flow in flows.items()},
+        days=("su", "ph"),
+    )
+    services.plan_approve(plan=sunday, actor=None)
     services.plan_compute(
-        intersection=first, name="Tag", starts_at=time(6), ends_at=time(22), flows=flows
+        intersection=first,
+        name="Tag",
+        starts_at=time(6),
+        ends_at=time(22),
+        flows=flows,
+        days=("mo", "tu", "we", "th", "fr", "sa"),
     )

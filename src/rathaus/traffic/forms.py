@@ -7,6 +7,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from rathaus.traffic.control.sumonet import MAX_NET_BYTES
+from rathaus.traffic.control.timetable import DAY_TYPES
+from rathaus.traffic.models import DAY_TYPE_CHOICES
 from rathaus.traffic.sim.harness import ALL_CONTROLLERS
 
 CONTROLLER_LABELS = {
@@ -54,6 +56,15 @@ class RunForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    day = forms.DateField(
+        label=_("Simulated day"),
+        help_text=_(
+            "The date on which the scenario's clock runs: its weekday, or a public "
+            "holiday, decides which of the chosen plans hold. Today if left empty."
+        ),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
 
     def __init__(
         self, *args: Any, scenarios: list[str], plans: Iterable[Any] = (), **kwargs: Any
@@ -67,7 +78,7 @@ class RunForm(forms.Form):
         choices.choices = [
             (
                 p.pk,
-                f"{p.intersection.name}: {p.name} v{p.version}, {p.hours} "
+                f"{p.intersection.name}: {p.name} v{p.version}, {p.day_names} {p.hours} "
                 f"({p.get_status_display()})",
             )
             for p in plans
@@ -84,6 +95,17 @@ class PlanForm(forms.Form):
             "An end before the start runs over midnight (22:00 to 06:00); the same time "
             "as the start means the whole day."
         ),
+    )
+    days = forms.MultipleChoiceField(
+        label=_("Days"),
+        choices=DAY_TYPE_CHOICES,
+        initial=list(DAY_TYPES),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "The window holds on these days. A public holiday of the state is a day of its "
+            "own, whatever its weekday; the hours after midnight belong to their own date."
+        ),
+        error_messages={"required": _("Choose the days on which the plan holds.")},
     )
     saturation = forms.FloatField(
         label=_("Saturation flow (vehicles per hour of green)"),

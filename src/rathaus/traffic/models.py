@@ -2,10 +2,14 @@
 signal plans (versioned, approved before going live), detector data, priority requests
 and simulation runs."""
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
+from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext_lazy as _
 
+from rathaus.core.holidays import public_holiday
 from rathaus.core.models import TenantModel
 from rathaus.traffic.control import timetable
 from rathaus.traffic.control.timetable import TimedPlan
@@ -14,6 +18,38 @@ MANAGE_PERMISSION = "traffic.manage_signals"
 APPROVE_PERMISSION = "traffic.approve_plans"
 SIMULATE_PERMISSION = "traffic.run_simulations"
 VIEW_PERMISSION = "traffic.view_traffic"
+
+#: The day types (Tagesarten) a plan can hold on, as the form offers them.
+DAY_TYPE_CHOICES = [
+    *((key, WEEKDAYS[i]) for i, key in enumerate(timetable.WEEKDAYS)),
+    (timetable.HOLIDAY, _("Public holidays")),
+]
+
+
+def all_day_types() -> list[str]:
+    """Every day type: the default of a plan (and of plans made before day types)."""
+    return list(timetable.DAY_TYPES)
+
+
+def days_label(days: Iterable[str]) -> str:
+    """Day types as shown: "every day", "Mon-Fri", "Sat, Sun, public holidays"."""
+    chosen = set(days)
+    if chosen >= timetable.EVERY_DAY:
+        return str(_("every day"))
+    parts: list[str] = []
+    run: list[int] = []
+    for i in [*range(7), 7]:
+        if i < 7 and timetable.WEEKDAYS[i] in chosen:
+            run.append(i)
+            continue
+        if len(run) >= 3:
+            parts.append(f"{WEEKDAYS_ABBR[run[0]]}\N{EN DASH}{WEEKDAYS_ABBR[run[-1]]}")
+        else:
+            parts += [str(WEEKDAYS_ABBR[k]) for k in run]
+        run = []
+    if timetable.HOLIDAY in chosen:
+        parts.append(str(_("public holidays")))
+    return ", ".join(parts)
 
 
 class Intersection(TenantModel):
@@ -179,6 +215,9 @@ class SignalPlan(TenantModel):
     )
     starts_at = models.TimeField(_("valid from"))
     ends_at = models.TimeField(_("valid until"))
+    #: The day types on which the window holds (Tagesarten): "mo" ... "su" and "ph" for
+    #: public holidays of the municipality's state, which are a day type of their own.
+    days = models.JSONField(_("days"), default=all_day_types)
     cycle = models.FloatField(_("cycle (s)"))
     #: When the cycle begins, in seconds after the common reference time (Versatzzeit):
     #: neighbouring plans with matching offsets form a green wave.
@@ -226,7 +265,7 @@ class SignalPlan(TenantModel):
 
     def window(self) -> TimedPlan:
         """The plan's window for the timetable's checks (not the plan as it runs)."""
-        return timetable.window(*self.window_seconds, label=str(self))
+        return timetable.window(*self.window_seconds, label=str(self), days=self.days)
 
     @property
     def whole_day(self) -> bool:
@@ -238,6 +277,15 @@ class SignalPlan(TenantModel):
         if self.whole_day:
             return str(_("the whole day"))
         return f"{self.starts_at:%H:%M}\N{EN DASH}{self.ends_at:%H:%M}"
+
+    @property
+    def every_day(self) -> bool:
+        return set(self.days) >= timetable.EVERY_DAY
+
+    @property
+    def day_names(self) -> str:
+        """The day types as shown: "every day", "Mon-Fri", "Sun, public holidays"."""
+        return days_label(self.days)
 
 
 class DetectorReading(TenantModel):
@@ -302,8 +350,11 @@ class SimulationRun(TenantModel):
     #: network's own programs, as they were when the run was started (a snapshot, so that
     #: the run can be read later whatever became of the plans): [{"plan": pk,
     #: "intersection": SUMO id, "label", "greens": [[phase index, seconds]], "starts",
-    #: "cycle", "offset"}].
+    #: "cycle", "offset", "window", "hours", "days", "model"}].
     plans = models.JSONField(_("signal plans"), default=list, blank=True)
+    #: The date the scenario's clock is taken to run on, which decides the plans of
+    #: certain day types (weekday or public holiday); only for runs with plans.
+    simulated_on = models.DateField(_("simulated day"), null=True, blank=True)
     chart_svg = models.TextField(blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(
@@ -318,3 +369,19 @@ class SimulationRun(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.scenario} #{self.pk}"
+
+    @property
+    def plans_shown(self) -> list[dict[str, object]]:
+        """The snapshot's plans with their day types as shown (plans recorded before day
+        types held every day)."""
+        return [
+            {**p, "day_names": days_label(p.get("days") or timetable.DAY_TYPES)}
+            for p in self.plans or []
+        ]
+
+    @property
+    def simulated_holiday(self) -> str | None:
+        """The public holiday the simulated day is, if it is one."""
+        if self.simulated_on is None:
+            return None
+        return public_holiday(self.municipality.state, self.simulated_on)

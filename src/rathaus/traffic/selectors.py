@@ -10,9 +10,12 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from rathaus.core.holidays import public_holiday
 from rathaus.core.models import Municipality
+from rathaus.traffic.control import timetable
 from rathaus.traffic.control.timetable import clock, uncovered
 from rathaus.traffic.models import (
+    DAY_TYPE_CHOICES,
     Intergreen,
     Intersection,
     PriorityRequest,
@@ -73,9 +76,11 @@ def plan_list(*, intersection: Intersection) -> QuerySet[SignalPlan]:
 
 
 def plan_timetable(*, intersection: Intersection, at: datetime | None = None) -> dict[str, Any]:
-    """The intersection's day (Tagesablauf): its active plans by the time they begin, the
-    one in force at ``at`` (now, in local time) and the times of day without a plan, when
-    the controller runs its base program."""
+    """The intersection's day (Tagesablauf) at ``at`` (now, in local time): its active
+    plans by the time they begin, those of the day's type (its weekday, or public holiday
+    of the municipality's state) with the one in force, the times of that day without a
+    plan, when the controller runs its base program, and the week program: per day type
+    its plans and hours without a plan."""
     active = list(
         intersection.plans.filter(status=SignalPlan.Status.ACTIVE)
         .select_related("approved_by")
@@ -84,12 +89,30 @@ def plan_timetable(*, intersection: Intersection, at: datetime | None = None) ->
     timed = [p.window() for p in active]
     moment = timezone.localtime(at)
     second = moment.hour * 3600 + moment.minute * 60 + moment.second
-    current = next((p for p, t in zip(active, timed, strict=True) if t.covers(second)), None)
+    holiday = public_holiday(intersection.municipality.state, moment.date())
+    today = timetable.HOLIDAY if holiday else timetable.WEEKDAYS[moment.weekday()]
+    calendar = timetable.Calendar(moment.date(), frozenset([moment.date()] if holiday else []))
+    current = next(
+        (p for p, t in zip(active, timed, strict=True) if t.covers(second, calendar)), None
+    )
     return {
         "plans": active,
+        "today": [p for p in active if today in p.days],
+        "day_type": today,
+        "day_name": dict(DAY_TYPE_CHOICES)[today],
+        "holiday": holiday,
         "in_force": current,
         "at": moment,
-        "without_plan": [(clock(a), clock(b)) for a, b in uncovered(timed)],
+        "without_plan": [(clock(a), clock(b)) for a, b in uncovered(timed, today)],
+        "week": [
+            {
+                "day_type": key,
+                "name": name,
+                "plans": [p for p in active if key in p.days],
+                "without_plan": [(clock(a), clock(b)) for a, b in uncovered(timed, key)],
+            }
+            for key, name in DAY_TYPE_CHOICES
+        ],
     }
 
 

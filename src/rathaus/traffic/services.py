@@ -8,21 +8,32 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from rathaus.audit.services import audit_record
 from rathaus.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from rathaus.core.holidays import public_holiday
 from rathaus.core.models import Municipality
 from rathaus.traffic.control import model as cm
 from rathaus.traffic.control.sumonet import MAX_NET_BYTES, FixedPlan, NetInfo, net_read
-from rathaus.traffic.control.timetable import DAY, TimedPlan, clock, covered, overlap
+from rathaus.traffic.control.timetable import (
+    DAY,
+    DAY_TYPES,
+    Calendar,
+    TimedPlan,
+    clock,
+    covered,
+    day_types,
+    overlap,
+)
 from rathaus.traffic.control.webster import WebsterPhase, webster
 from rathaus.traffic.models import (
     DataGap,
@@ -43,6 +54,8 @@ FUTURE_TOLERANCE = timedelta(seconds=60)
 STALE_AFTER = timedelta(days=7)
 MAX_BATCH = 500
 MAX_SIM_SECONDS = 3600
+#: How far from today a simulated day may lie (the state's holidays are known for it).
+MAX_SIM_DAYS_AWAY = 3652
 
 
 def _model_error(error: cm.ModelError) -> ValidationFailed:
@@ -301,11 +314,19 @@ def plan_compute(
     flows: Mapping[int, float],
     saturation: float = 1800.0,
     offset: float = 0.0,
+    days: Iterable[str] = DAY_TYPES,
     actor: Any = None,
 ) -> SignalPlan:
     """A new draft version of plan ``name`` by Webster's method from counted flows
     (phase order -> vehicles per hour on its critical movement); ``offset``: when its
-    cycle begins after the common reference time (for a green wave with neighbours)."""
+    cycle begins after the common reference time (for a green wave with neighbours);
+    ``days``: the day types on which its window holds (weekdays ``"mo"`` to ``"su"``,
+    ``"ph"`` for public holidays), every day by default."""
+    try:
+        chosen = day_types(days)
+    except cm.ModelError:
+        message = _("Choose the days on which the plan holds.")
+        raise ValidationFailed(message, code="invalid_days", fields={"days": [message]}) from None
     try:
         model = intersection_model(intersection=intersection)
     except cm.ModelError as error:
@@ -356,6 +377,7 @@ def plan_compute(
             version=latest + 1,
             starts_at=starts_at,
             ends_at=ends_at,
+            days=[d for d in DAY_TYPES if d in chosen],
             cycle=result.cycle,
             offset=offset,
             # each green with the intergreen after it, as the method counted it, so that
@@ -398,10 +420,10 @@ def plan_approve(*, plan: SignalPlan, actor: Any) -> SignalPlan:
             if overlap(plan.window(), other.window()):
                 raise Conflict(
                     _(
-                        "%(other)s is in force at the same time (%(window)s); retire it or "
-                        "give this plan another window."
+                        "%(other)s is in force at the same time (%(days)s, %(window)s); "
+                        "retire it or give this plan other hours or days."
                     )
-                    % {"other": str(other), "window": other.hours},
+                    % {"other": str(other), "days": other.day_names, "window": other.hours},
                     code="overlapping_plan",
                 )
         SignalPlan.objects.select_for_update().filter(
@@ -625,15 +647,18 @@ def simulation_run_start(
     controllers: list[str],
     seconds: int,
     plans: Iterable[int] = (),
+    day: date | None = None,
     actor: Any = None,
 ) -> SimulationRun:
     """Queue a simulation run (executed by the background task ``traffic_simulation_run``).
 
     ``plans``: ids of the municipality's signal plans (drafts included, to try them before
     approval) that the fixed-time controller runs instead of the network's own programs,
-    each in its window of the day (the scenario's clock is the time of day); each
-    intersection must be a traffic light of the scenario's network with the same signal
-    groups, and its plans must cover the simulated time without overlapping."""
+    each in its window of the day (the scenario's clock is the time of day) on its day
+    types; ``day`` is the date the clock runs on (today by default), whose weekday or
+    public holiday decides which plans hold. Each intersection must be a traffic light of
+    the scenario's network with the same signal groups, and its plans must cover the
+    simulated time without overlapping."""
     from rathaus.traffic import selectors
     from rathaus.traffic.sim.harness import ALL_CONTROLLERS
     from rathaus.traffic.sim.scenario import ScenarioError, scenario_load
@@ -652,7 +677,13 @@ def simulation_run_start(
         )
     plan_ids = list(dict.fromkeys(plans))
     snapshot: list[dict[str, Any]] = []
+    simulated_on = None
     if plan_ids:
+        today = timezone.localdate()
+        simulated_on = day or today
+        if abs((simulated_on - today).days) > MAX_SIM_DAYS_AWAY:
+            message = _("The simulated day must lie within ten years of today.")
+            raise ValidationFailed(message, code="invalid_day", fields={"day": [message]})
         if "fixed" not in controllers:
             _refuse_plans(_("Signal plans run with the fixed-time controller: choose it too."))
         try:
@@ -666,6 +697,11 @@ def simulation_run_start(
             info=info,
             begin=loaded.begin,
             end=min(loaded.end, loaded.begin + seconds),
+            calendar=plan_calendar(
+                municipality=municipality,
+                first=simulated_on,
+                end=min(loaded.end, loaded.begin + seconds),
+            ),
         )
     with transaction.atomic():
         run = SimulationRun.objects.create(
@@ -674,6 +710,7 @@ def simulation_run_start(
             controllers=list(dict.fromkeys(controllers)),
             seconds=seconds,
             plans=snapshot,
+            simulated_on=simulated_on,
             created_by=actor,
         )
         audit_record(
@@ -685,6 +722,7 @@ def simulation_run_start(
                 "scenario": scenario,
                 "controllers": run.controllers,
                 "plans": [p["plan"] for p in snapshot],
+                "simulated_on": simulated_on.isoformat() if simulated_on else None,
             },
         )
 
@@ -701,8 +739,24 @@ def _refuse_plans(message: str) -> NoReturn:
     raise ValidationFailed(message, code="invalid_plans", fields={"plans": [message]})
 
 
+def plan_calendar(*, municipality: Municipality, first: date, end: float) -> Calendar:
+    """The calendar of a clock that starts at midnight of ``first`` and runs until ``end``
+    seconds later: its dates and the public holidays of the municipality's state among
+    them."""
+    dates = [first + timedelta(days=k) for k in range(math.floor(max(end, 0.0) / DAY) + 1)]
+    return Calendar(
+        first, frozenset(d for d in dates if public_holiday(municipality.state, d) is not None)
+    )
+
+
 def _plans_snapshot(
-    *, municipality: Municipality, plan_ids: list[int], info: NetInfo, begin: float, end: float
+    *,
+    municipality: Municipality,
+    plan_ids: list[int],
+    info: NetInfo,
+    begin: float,
+    end: float,
+    calendar: Calendar,
 ) -> list[dict[str, Any]]:
     """Each plan as the fixed-time controller runs it, with its intersection's
     configuration (phases, intergreens and minimum greens as reviewed and edited in the
@@ -713,9 +767,10 @@ def _plans_snapshot(
     window of the day.
 
     The simulated time runs from ``begin`` to ``end`` (seconds after midnight, as the
-    scenario's clock). Each plan must be in force in some of it, and the plans of one
-    intersection must cover all of it, one at a time: the base program the network has
-    for the other times belongs to the network's phases, not to the configuration."""
+    scenario's clock) on the dates of ``calendar``. Each plan must be in force in some of
+    it, and the plans of one intersection must cover all of it, one at a time: the base
+    program the network has for the other times belongs to the network's phases, not to
+    the configuration."""
     from rathaus.traffic.sim.harness import configured
 
     found = {
@@ -728,17 +783,26 @@ def _plans_snapshot(
         # another municipality's plan is as unknown as one that does not exist
         _refuse_plans(_("Unknown signal plan."))
     snapshot: list[dict[str, Any]] = []
-    simulated = f"{clock(begin % DAY)}\N{EN DASH}{clock(end % DAY or DAY)}"
+    simulated = _("%(hours)s on %(date)s") % {
+        "hours": f"{clock(begin % DAY)}\N{EN DASH}{clock(end % DAY or DAY)}",
+        "date": (
+            f"{date_format(calendar.date(begin), 'l')}, "
+            f"{date_format(calendar.date(begin), 'SHORT_DATE_FORMAT')}"
+        ),
+    }
     timetables: dict[str, tuple[str, list[tuple[str, TimedPlan]]]] = {}
     for pk in plan_ids:
         plan = found[pk]
         label = f"{plan.intersection.name}: {plan.name} v{plan.version}"
         tid = plan.intersection.sumo_id
         timed = plan.window()
-        if not covered([timed], begin, end):
+        if not covered([timed], begin, end, calendar):
             _refuse_plans(
-                _("%(plan)s (%(window)s) is not in force in the simulated time (%(time)s).")
-                % {"plan": label, "window": plan.hours, "time": simulated}
+                _(
+                    "%(plan)s (%(days)s, %(window)s) is not in force in the simulated time "
+                    "(%(time)s)."
+                )
+                % {"plan": label, "days": plan.day_names, "window": plan.hours, "time": simulated}
             )
         chosen = timetables.setdefault(tid, (plan.intersection.name, []))[1]
         for other_label, other in chosen:
@@ -791,6 +855,7 @@ def _plans_snapshot(
                 "cycle": cycle,
                 "offset": plan.offset,
                 "window": list(plan.window_seconds),
+                "days": sorted(timed.days, key=DAY_TYPES.index),
                 # as shown on the run's page, in no language in particular
                 "hours": timed.window(),
                 "model": cm.intersection_as_data(model),
@@ -800,7 +865,7 @@ def _plans_snapshot(
         plans = [timed for _, timed in chosen]
         second = math.floor(begin)
         while second < end:
-            if not any(p.covers(second) for p in plans):
+            if not any(p.covers(second, calendar) for p in plans):
                 _refuse_plans(
                     _(
                         "%(intersection)s: no chosen plan is in force at %(moment)s; choose "
@@ -835,7 +900,9 @@ def run_plans(
             plans[tid] = fixed
             continue
         starts, ends = (float(t) for t in p["window"])
-        timed = TimedPlan(starts, ends, fixed, str(p.get("label", "")))
+        # a run recorded before plans had day types ran them every day
+        days = frozenset(p.get("days") or DAY_TYPES)
+        timed = TimedPlan(starts, ends, fixed, str(p.get("label", "")), days)
         earlier = plans.get(tid, ())
         plans[tid] = (*earlier, timed) if isinstance(earlier, tuple) else (timed,)
     models = {
@@ -844,6 +911,16 @@ def run_plans(
         if "model" in p
     }
     return plans, models
+
+
+def run_calendar(run: SimulationRun) -> Calendar | None:
+    """The dates the run's clock runs on (``None`` for a run without a simulated day:
+    without plans, or recorded before plans had day types)."""
+    if run.simulated_on is None:
+        return None
+    return plan_calendar(
+        municipality=run.municipality, first=run.simulated_on, end=float(DAY + run.seconds)
+    )
 
 
 def simulation_run_execute(*, run_id: int) -> SimulationRun:
@@ -871,6 +948,7 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun:
     try:
         scenario = scenario_load(selectors.scenario_folder(run.scenario))
         plans, models = run_plans(run)
+        calendar = run_calendar(run)
         cache = Path(settings.VAR_DIR) / "traffic"
         for k, controller in enumerate(run.controllers):
             last = {"share": 0.0}
@@ -919,6 +997,7 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun:
                 step_every=10.0,
                 plans=plans if controller == "fixed" else None,
                 models=models if controller == "fixed" else None,
+                calendar=calendar if controller == "fixed" else None,
             )
             row = result.as_dict()
             if plans and controller == "fixed":

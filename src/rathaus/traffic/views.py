@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -70,7 +71,11 @@ def _run_form(municipality: Any, data: Any = None) -> RunForm:
         data,
         scenarios=selectors.scenario_names(),
         plans=selectors.plans_to_simulate(municipality=municipality),
-        initial={"controllers": ["adaptive", "sumo_actuated"], "seconds": 600},
+        initial={
+            "controllers": ["adaptive", "sumo_actuated"],
+            "seconds": 600,
+            "day": timezone.localdate(),
+        },
     )
 
 
@@ -245,6 +250,7 @@ def plan_compute(request: HttpRequest, intersection_id: int) -> HttpResponse:
             name=form.cleaned_data["name"],
             starts_at=form.cleaned_data["starts_at"],
             ends_at=form.cleaned_data["ends_at"],
+            days=form.cleaned_data["days"],
             flows=form.flows(),
             saturation=form.cleaned_data["saturation"],
             offset=form.cleaned_data["offset"] or 0.0,
@@ -380,6 +386,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
                 controllers=form.cleaned_data["controllers"],
                 seconds=form.cleaned_data["seconds"],
                 plans=form.cleaned_data["plans"],
+                day=form.cleaned_data["day"],
                 actor=request.user,
             )
         except ApplicationError as error:
