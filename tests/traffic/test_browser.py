@@ -144,6 +144,14 @@ def test_the_intersection_page_with_its_import_review_is_axe_clean(
     assert week.locator("tr[aria-current=date]").count() == 1
     assert week.locator("tbody tr").last.inner_text().startswith("Feiertage")
     assert axe_violations(page) == []
+    # a stop-line loop of the field is added in the back office, in German
+    form = page.locator("form[action$='/detektoren/']")
+    form.get_by_label("Name").fill("Schleife Nord")
+    form.get_by_label("Abstand zur Haltlinie (m)").fill("1.5")
+    form.get_by_role("button", name="Detektor speichern").click()
+    page.get_by_text("Der Detektor wurde gespeichert.").wait_for()
+    assert "Schleife Nord" in page.locator("ul.traffic-detectors").inner_text()
+    assert axe_violations(page) == []
     # each button names its plan (two plans of one intersection may both be version 1)
     page.get_by_role("button", name="Ganztags v1 außer Kraft setzen").click()
     page.get_by_text("Kein Programm ist aktiv").wait_for()

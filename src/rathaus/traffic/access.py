@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from rathaus.core.access import one_or_404
 from rathaus.core.models import Municipality
 from rathaus.organisation.permissions import user_can_anywhere
-from rathaus.traffic.models import Intersection, Phase, SignalPlan, SimulationRun
+from rathaus.traffic.models import Detector, Intersection, Phase, SignalPlan, SimulationRun
 
 
 def require(user: Any, permission: str) -> None:
@@ -46,6 +46,17 @@ def phase_for_user(
     require(user, permission)
     return one_or_404(
         Phase.objects.select_related("intersection").filter(municipality=municipality, pk=phase_id)
+    )
+
+
+def detector_for_user(
+    *, user: Any, municipality: Municipality, detector_id: int, permission: str
+) -> Detector:
+    require(user, permission)
+    return one_or_404(
+        Detector.objects.select_related("intersection").filter(
+            municipality=municipality, pk=detector_id
+        )
     )
 
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rathaus.traffic.control.sumonet import MAX_NET_BYTES
 from rathaus.traffic.control.timetable import DAY_TYPES
-from rathaus.traffic.models import DAY_TYPE_CHOICES
+from rathaus.traffic.models import DAY_TYPE_CHOICES, Detector, SignalGroup
 from rathaus.traffic.sim.harness import ALL_CONTROLLERS
 
 CONTROLLER_LABELS = {
@@ -172,3 +172,82 @@ class IntergreenForm(forms.Form):
             field = self.fields[name]
             assert isinstance(field, forms.TypedChoiceField)
             field.choices = [(g.index, g.name) for g in groups]
+
+
+class IntersectionForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    cycle_min = forms.IntegerField(label=_("Minimum cycle (s)"), min_value=20, max_value=300)
+    cycle_max = forms.IntegerField(
+        label=_("Maximum cycle (s)"),
+        min_value=20,
+        max_value=300,
+        help_text=_("Webster's method keeps the cycles it computes within these limits."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        low, high = data.get("cycle_min"), data.get("cycle_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("cycle_max", _("The maximum must not be below the minimum."))
+        return data
+
+
+class GroupForm(forms.Form):
+    group = forms.TypedChoiceField(label=_("Signal group"), coerce=int)
+    kind = forms.ChoiceField(label=_("Kind"), choices=SignalGroup.Kind.choices)
+    yellow = forms.FloatField(
+        label=_("Yellow (s)"),
+        min_value=0,
+        max_value=10,
+        help_text=_(
+            "Pedestrian signals show no yellow (0 s); the safety layer keeps 3 s for vehicles."
+        ),
+    )
+    min_green = forms.FloatField(
+        label=_("Minimum green (s)"),
+        min_value=0,
+        max_value=120,
+        help_text=_("For pedestrians, their minimum green time to start crossing."),
+    )
+
+    def __init__(self, *args: Any, groups: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["group"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(g.index, g.name) for g in groups]
+
+
+class DetectorForm(forms.Form):
+    detector = forms.TypedChoiceField(
+        label=_("Detector"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=_("Choose one to change it, or none to add a new detector."),
+    )
+    name = forms.CharField(label=_("Name"), max_length=100)
+    lane = forms.ChoiceField(label=_("Traffic lane"))
+    position = forms.FloatField(
+        label=_("Distance to the stop line (m)"), min_value=0, max_value=1000, initial=0
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=Detector.Kind.choices, initial=Detector.Kind.STOPLINE
+    )
+    interval_seconds = forms.IntegerField(
+        label=_("Reporting interval (s)"),
+        min_value=1,
+        max_value=3600,
+        initial=60,
+        help_text=_("A longer silence is reported as a data gap."),
+    )
+
+    def __init__(
+        self, *args: Any, detectors: Iterable[Any], lanes: Iterable[str], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        chosen = self.fields["detector"]
+        lane = self.fields["lane"]
+        assert isinstance(chosen, forms.TypedChoiceField)
+        assert isinstance(lane, forms.ChoiceField)
+        chosen.choices = [("", _("New detector")), *((d.pk, d.name) for d in detectors)]
+        lane.choices = [(x, x) for x in lanes]

@@ -54,6 +54,10 @@ FUTURE_TOLERANCE = timedelta(seconds=60)
 STALE_AFTER = timedelta(days=7)
 MAX_BATCH = 500
 MAX_SIM_SECONDS = 3600
+#: Cycle limits an intersection may be given (seconds).
+MIN_CYCLE, MAX_CYCLE = 20, 300
+#: Reporting intervals a detector may be given (seconds).
+MIN_INTERVAL, MAX_INTERVAL = 1, 3600
 #: How far from today a simulated day may lie (the state's holidays are known for it).
 MAX_SIM_DAYS_AWAY = 3652
 
@@ -212,11 +216,7 @@ def phase_update(
         phase.min_green = float(min_green)
         phase.max_green = float(max_green)
         phase.save()
-        try:
-            intersection_model(intersection=locked)
-        except cm.ModelError as error:
-            transaction.set_rollback(True)
-            raise _model_error(error) from error
+        _checked(locked)
         audit_record(
             municipality=locked.municipality,
             action="traffic.phase.updated",
@@ -258,12 +258,146 @@ def intergreen_set(
                 seconds=max(float(seconds), groups[entering].yellow),
                 source=Intergreen.Source.DEFAULT,
             )
-        try:
-            intersection_model(intersection=locked)
-        except cm.ModelError as error:
-            transaction.set_rollback(True)
-            raise _model_error(error) from error
+        _checked(locked)
+        audit_record(
+            municipality=locked.municipality,
+            action="traffic.intergreen.set",
+            actor=actor,
+            target=row,
+            data={"clearing": clearing, "entering": entering, "seconds": float(seconds)},
+        )
     return row
+
+
+def _checked(locked: Intersection) -> None:
+    """Roll the change back and refuse it if the intersection's model no longer holds
+    (conflicting greens, an intergreen shorter than a yellow, ...)."""
+    try:
+        intersection_model(intersection=locked)
+    except cm.ModelError as error:
+        transaction.set_rollback(True)
+        raise _model_error(error) from error
+
+
+def _change(
+    row: Any,
+    values: dict[str, Any],
+    *,
+    action: str,
+    actor: Any,
+    check: Intersection | None = None,
+) -> None:
+    """Set ``values`` on ``row`` (locked by the caller) and save them; with ``check``,
+    refuse the change if that intersection's model no longer holds; audited with what
+    was there before."""
+    before = {name: getattr(row, name) for name in values}
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.save(update_fields=[*values, "updated_at"])
+    if check is not None:
+        _checked(check)
+    audit_record(
+        municipality=row.municipality,
+        action=action,
+        actor=actor,
+        target=row,
+        data={"before": before, **values},
+    )
+
+
+def intersection_update(
+    *, intersection: Intersection, name: str, cycle_min: int, cycle_max: int, actor: Any = None
+) -> Intersection:
+    """Rename the intersection and set the cycle limits Webster's method keeps to."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValidationFailed(
+            _("A name of 1 to 200 characters."), fields={"name": [_("Invalid name.")]}
+        )
+    if not (MIN_CYCLE <= cycle_min <= cycle_max <= MAX_CYCLE):
+        message = _(
+            "The cycle limits must lie between %(low)s and %(high)s s, the minimum not above "
+            "the maximum."
+        ) % {"low": MIN_CYCLE, "high": MAX_CYCLE}
+        raise ValidationFailed(message, code="invalid_cycle", fields={"cycle_max": [message]})
+    with transaction.atomic():
+        locked = Intersection.objects.select_for_update().get(pk=intersection.pk)
+        _change(
+            locked,
+            {"name": name, "cycle_min": cycle_min, "cycle_max": cycle_max},
+            action="traffic.intersection.updated",
+            actor=actor,
+        )
+    return locked
+
+
+def signal_group_update(
+    *,
+    group: SignalGroup,
+    kind: str,
+    yellow: float,
+    min_green: float,
+    actor: Any = None,
+) -> SignalGroup:
+    """Set a signal group's kind, yellow and minimum green (for pedestrians their minimum
+    time); refused if an intergreen from it becomes shorter than its yellow or the
+    intersection's model fails otherwise."""
+    if kind not in SignalGroup.Kind.values:
+        raise ValidationFailed(_("Unknown kind."), fields={"kind": [_("Unknown kind.")]})
+    for field_name, value, high in (("yellow", yellow, 10.0), ("min_green", min_green, 120.0)):
+        if not (math.isfinite(value) and 0.0 <= value <= high):
+            message = _("Between 0 and %(high)s s.") % {"high": high}
+            raise ValidationFailed(message, fields={field_name: [message]})
+    with transaction.atomic():
+        locked = Intersection.objects.select_for_update().get(pk=group.intersection_id)
+        group = SignalGroup.objects.select_for_update().get(pk=group.pk)
+        _change(
+            group,
+            {"kind": kind, "yellow": float(yellow), "min_green": float(min_green)},
+            action="traffic.group.updated",
+            actor=actor,
+            check=locked,
+        )
+    return group
+
+
+def _detector_checked(
+    *, intersection: Intersection, name: str, lane: str, position: float, kind: str, interval: int
+) -> dict[str, Any]:
+    """The detector's fields checked, as the model's fields (the name stripped); lanes
+    the intersection does not control are refused."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed(
+            _("A name of 1 to 100 characters."), fields={"name": [_("Invalid name.")]}
+        )
+    lanes = {lane for g in intersection.groups.all() for lane in (g.lanes or [])}
+    if lane not in lanes:
+        raise ValidationFailed(
+            _("The intersection has no lane %(lane)s.") % {"lane": lane[:200]},
+            code="unknown_lane",
+            fields={"lane": [_("Unknown lane.")]},
+        )
+    if not (math.isfinite(position) and 0 <= position <= 1000):
+        message = _("The position must lie between 0 and 1000 m.")
+        raise ValidationFailed(message, code="invalid", fields={"position": [message]})
+    if kind not in Detector.Kind.values:
+        raise ValidationFailed(
+            _("Unknown detector kind."), code="invalid", fields={"kind": [_("Unknown kind.")]}
+        )
+    if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+        message = _("The reporting interval must lie between %(low)s and %(high)s s.") % {
+            "low": MIN_INTERVAL,
+            "high": MAX_INTERVAL,
+        }
+        raise ValidationFailed(message, code="invalid", fields={"interval_seconds": [message]})
+    return {
+        "name": name,
+        "lane": lane,
+        "position": position,
+        "kind": kind,
+        "interval_seconds": interval,
+    }
 
 
 def detector_create(
@@ -274,32 +408,90 @@ def detector_create(
     position: float,
     kind: str,
     interval_seconds: int = 60,
+    actor: Any = None,
 ) -> Detector:
     """Add a detector on a lane of the intersection (lanes it does not control are refused)."""
-    lanes = {lane for g in intersection.groups.all() for lane in (g.lanes or [])}
-    if lane not in lanes:
-        raise ValidationFailed(
-            _("The intersection has no lane %(lane)s.") % {"lane": lane[:200]},
-            code="unknown_lane",
-            fields={"lane": [_("Unknown lane.")]},
-        )
-    if position < 0 or position > 1000:
-        raise ValidationFailed(_("The position must lie between 0 and 1000 m."), code="invalid")
-    if kind not in Detector.Kind.values:
-        raise ValidationFailed(_("Unknown detector kind."), code="invalid")
+    values = _detector_checked(
+        intersection=intersection,
+        name=name,
+        lane=lane,
+        position=position,
+        kind=kind,
+        interval=interval_seconds,
+    )
     try:
         with transaction.atomic():
-            return Detector.objects.create(
-                municipality=intersection.municipality,
-                intersection=intersection,
-                name=name,
-                lane=lane,
-                position=position,
-                kind=kind,
-                interval_seconds=interval_seconds,
+            detector = Detector.objects.create(
+                municipality=intersection.municipality, intersection=intersection, **values
             )
+            audit_record(
+                municipality=intersection.municipality,
+                action="traffic.detector.created",
+                actor=actor,
+                target=detector,
+                data=values,
+            )
+            return detector
     except IntegrityError as error:
-        raise Conflict(_("A detector with this name exists."), code="duplicate") from error
+        raise _duplicate_detector() from error
+
+
+def _duplicate_detector() -> Conflict:
+    message = _("A detector with this name exists.")
+    return Conflict(message, code="duplicate", fields={"name": [message]})
+
+
+def detector_update(
+    *,
+    detector: Detector,
+    name: str,
+    lane: str,
+    position: float,
+    kind: str,
+    interval_seconds: int,
+    actor: Any = None,
+) -> Detector:
+    """Change a detector: where it lies, what it is, how often it reports. Its readings
+    stay; a later data gap is judged by the new interval."""
+    values = _detector_checked(
+        intersection=detector.intersection,
+        name=name,
+        lane=lane,
+        position=position,
+        kind=kind,
+        interval=interval_seconds,
+    )
+    try:
+        with transaction.atomic():
+            locked = Detector.objects.select_for_update().get(pk=detector.pk)
+            _change(locked, values, action="traffic.detector.updated", actor=actor)
+            return locked
+    except IntegrityError as error:
+        raise _duplicate_detector() from error
+
+
+def detector_delete(*, detector: Detector, actor: Any = None) -> None:
+    """Remove a detector that never reported; one with readings keeps its history (it
+    can be moved or renamed instead)."""
+    with transaction.atomic():
+        locked = Detector.objects.select_for_update().get(pk=detector.pk)
+        if locked.readings.exists() or locked.gaps.exists():
+            raise Conflict(
+                _(
+                    "%(detector)s has reported data, which stays: change the detector "
+                    "instead of removing it."
+                )
+                % {"detector": locked.name},
+                code="has_readings",
+            )
+        audit_record(
+            municipality=locked.municipality,
+            action="traffic.detector.deleted",
+            actor=actor,
+            target=locked,
+            data={"name": locked.name, "lane": locked.lane},
+        )
+        locked.delete()
 
 
 # -- plans ------------------------------------------------------------------------------

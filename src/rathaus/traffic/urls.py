@@ -38,6 +38,26 @@ urlpatterns: list[URLPattern] = [
         views.intergreen_update,
         name="intergreen_update",
     ),
+    path(
+        "verwaltung/verkehr/knoten/<int:intersection_id>/stammdaten/",
+        views.intersection_update,
+        name="intersection_update",
+    ),
+    path(
+        "verwaltung/verkehr/knoten/<int:intersection_id>/signalgruppen/",
+        views.group_update,
+        name="group_update",
+    ),
+    path(
+        "verwaltung/verkehr/knoten/<int:intersection_id>/detektoren/",
+        views.detector_save,
+        name="detector_save",
+    ),
+    path(
+        "verwaltung/verkehr/detektoren/<int:detector_id>/entfernen/",
+        views.detector_delete,
+        name="detector_delete",
+    ),
     path("verwaltung/verkehr/simulationen/", views.run_start, name="run_start"),
     path("verwaltung/verkehr/simulationen/<int:run_id>/", views.run_detail, name="run"),
     path("verwaltung/verkehr/vergleich/", views.run_compare, name="compare"),

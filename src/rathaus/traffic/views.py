@@ -4,6 +4,7 @@ their plans, network import, simulation runs and their comparison."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -22,8 +23,11 @@ from rathaus.organisation.permissions import user_can_anywhere
 from rathaus.traffic import access, selectors, services
 from rathaus.traffic.forms import (
     CONTROLLER_LABELS,
+    DetectorForm,
+    GroupForm,
     ImportForm,
     IntergreenForm,
+    IntersectionForm,
     PhaseForm,
     PlanForm,
     RunForm,
@@ -183,8 +187,12 @@ def _intersection_page(
     status: int = 200,
     phase_form: PhaseForm | None = None,
     intergreen_form: IntergreenForm | None = None,
+    node_form: IntersectionForm | None = None,
+    group_form: GroupForm | None = None,
+    detector_form: DetectorForm | None = None,
 ) -> HttpResponse:
     groups = list(intersection.groups.order_by("index"))
+    detectors = list(intersection.detectors.order_by("name"))
     names = {g.index: g.name for g in groups}
     phases = list(intersection.phases.order_by("order"))
     plan_form = plan_form or PlanForm(phases=phases)
@@ -192,6 +200,30 @@ def _intersection_page(
         phases=phases, groups=groups, prefix="phase", initial=_phase_initial(phases)
     )
     intergreen_form = intergreen_form or IntergreenForm(groups=groups, prefix="ig")
+    node_form = node_form or IntersectionForm(
+        prefix="node",
+        initial={
+            "name": intersection.name,
+            "cycle_min": intersection.cycle_min,
+            "cycle_max": intersection.cycle_max,
+        },
+    )
+    first = groups[0] if groups else None
+    group_form = group_form or GroupForm(
+        groups=groups,
+        prefix="group",
+        initial={
+            "group": first.index,
+            "kind": first.kind,
+            "yellow": first.yellow,
+            "min_green": first.min_green,
+        }
+        if first
+        else {},
+    )
+    detector_form = detector_form or DetectorForm(
+        detectors=detectors, lanes=_lanes(groups), prefix="det"
+    )
     matrix = {(ig.clearing_id, ig.entering_id): ig for ig in intersection.intergreens.all()}
     rows = [{"group": a, "cells": [matrix.get((a.pk, b.pk)) for b in groups]} for a in groups]
     return render(
@@ -205,12 +237,15 @@ def _intersection_page(
             ],
             "intergreen_rows": rows,
             "review": selectors.import_review(intersection=intersection),
-            "detectors": intersection.detectors.order_by("name"),
+            "detectors": detectors,
             "plans": selectors.plan_list(intersection=intersection),
             "timetable": selectors.plan_timetable(intersection=intersection),
             "plan_form": plan_form,
             "phase_form": phase_form,
             "intergreen_form": intergreen_form,
+            "node_form": node_form,
+            "group_form": group_form,
+            "detector_form": detector_form,
             "can_manage": user_can_anywhere(user=request.user, permission=MANAGE_PERMISSION),
             "can_approve": user_can_anywhere(user=request.user, permission=APPROVE_PERMISSION),
         },
@@ -288,31 +323,56 @@ def _manageable(request: HttpRequest, intersection_id: int) -> Any:
     )
 
 
+def _lanes(groups: list[Any]) -> list[str]:
+    """The lanes the intersection's signal groups control, where detectors may lie."""
+    return sorted({lane for g in groups for lane in (g.lanes or [])})
+
+
+def _edit(
+    request: HttpRequest,
+    intersection: Any,
+    form: Any,
+    key: str,
+    save: Callable[[dict[str, Any]], object],
+    done: str,
+) -> HttpResponse:
+    """A back-office edit of the intersection page: ``save`` the valid ``form`` (a
+    service call) and go back to the page, or show the page again with the form (under
+    ``key``) and its errors."""
+    if form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ApplicationError as error:
+            status = form_show_error(form, error)
+        else:
+            messages.success(request, done)
+            return redirect("traffic:intersection", intersection.pk)
+    else:
+        status = 400
+    return _intersection_page(request, intersection, status=status, **{key: form})
+
+
 @staff_member_required(MANAGE_PERMISSION)
 @require_http_methods(["POST"])
 def phase_update(request: HttpRequest, intersection_id: int) -> HttpResponse:
     intersection = _manageable(request, intersection_id)
-    phases = list(intersection.phases.order_by("order"))
+    phases = {p.order: p for p in intersection.phases.order_by("order")}
     groups = list(intersection.groups.order_by("index"))
-    form = PhaseForm(request.POST, phases=phases, groups=groups, prefix="phase")
-    if form.is_valid():
-        phase = next(p for p in phases if p.order == form.cleaned_data["phase"])
-        try:
-            services.phase_update(
-                phase=phase,
-                greens=form.cleaned_data["greens"],
-                min_green=form.cleaned_data["min_green"],
-                max_green=form.cleaned_data["max_green"],
-                actor=request.user,
-            )
-        except ApplicationError as error:
-            status = form_show_error(form, error)
-        else:
-            messages.success(request, _("The phase was saved."))
-            return redirect("traffic:intersection", intersection.pk)
-    else:
-        status = 400
-    return _intersection_page(request, intersection, status=status, phase_form=form)
+    form = PhaseForm(request.POST, phases=list(phases.values()), groups=groups, prefix="phase")
+    return _edit(
+        request,
+        intersection,
+        form,
+        "phase_form",
+        lambda data: services.phase_update(
+            phase=phases[data["phase"]],
+            greens=data["greens"],
+            min_green=data["min_green"],
+            max_green=data["max_green"],
+            actor=request.user,
+        ),
+        _("The phase was saved."),
+    )
 
 
 @staff_member_required(MANAGE_PERMISSION)
@@ -321,23 +381,106 @@ def intergreen_update(request: HttpRequest, intersection_id: int) -> HttpRespons
     intersection = _manageable(request, intersection_id)
     groups = list(intersection.groups.order_by("index"))
     form = IntergreenForm(request.POST, groups=groups, prefix="ig")
-    if form.is_valid():
-        try:
-            services.intergreen_set(
-                intersection=intersection,
-                clearing=form.cleaned_data["clearing"],
-                entering=form.cleaned_data["entering"],
-                seconds=form.cleaned_data["seconds"],
-                actor=request.user,
-            )
-        except ApplicationError as error:
-            status = form_show_error(form, error)
-        else:
-            messages.success(request, _("The intergreen time was saved."))
-            return redirect("traffic:intersection", intersection.pk)
+    return _edit(
+        request,
+        intersection,
+        form,
+        "intergreen_form",
+        lambda data: services.intergreen_set(
+            intersection=intersection,
+            clearing=data["clearing"],
+            entering=data["entering"],
+            seconds=data["seconds"],
+            actor=request.user,
+        ),
+        _("The intergreen time was saved."),
+    )
+
+
+@staff_member_required(MANAGE_PERMISSION)
+@require_http_methods(["POST"])
+def intersection_update(request: HttpRequest, intersection_id: int) -> HttpResponse:
+    intersection = _manageable(request, intersection_id)
+    form = IntersectionForm(request.POST, prefix="node")
+    return _edit(
+        request,
+        intersection,
+        form,
+        "node_form",
+        lambda data: services.intersection_update(
+            intersection=intersection,
+            name=data["name"],
+            cycle_min=data["cycle_min"],
+            cycle_max=data["cycle_max"],
+            actor=request.user,
+        ),
+        _("The intersection was saved."),
+    )
+
+
+@staff_member_required(MANAGE_PERMISSION)
+@require_http_methods(["POST"])
+def group_update(request: HttpRequest, intersection_id: int) -> HttpResponse:
+    intersection = _manageable(request, intersection_id)
+    groups = {g.index: g for g in intersection.groups.order_by("index")}
+    form = GroupForm(request.POST, groups=list(groups.values()), prefix="group")
+    return _edit(
+        request,
+        intersection,
+        form,
+        "group_form",
+        lambda data: services.signal_group_update(
+            group=groups[data["group"]],
+            kind=data["kind"],
+            yellow=data["yellow"],
+            min_green=data["min_green"],
+            actor=request.user,
+        ),
+        _("The signal group was saved."),
+    )
+
+
+@staff_member_required(MANAGE_PERMISSION)
+@require_http_methods(["POST"])
+def detector_save(request: HttpRequest, intersection_id: int) -> HttpResponse:
+    """Add a detector, or change the one chosen in the form."""
+    intersection = _manageable(request, intersection_id)
+    detectors = {d.pk: d for d in intersection.detectors.order_by("name")}
+    lanes = _lanes(list(intersection.groups.all()))
+    form = DetectorForm(request.POST, detectors=detectors.values(), lanes=lanes, prefix="det")
+
+    def save(data: dict[str, Any]) -> object:
+        fields = {
+            "name": data["name"],
+            "lane": data["lane"],
+            "position": data["position"],
+            "kind": data["kind"],
+            "interval_seconds": data["interval_seconds"],
+            "actor": request.user,
+        }
+        if data["detector"] is None:
+            return services.detector_create(intersection=intersection, **fields)
+        return services.detector_update(detector=detectors[data["detector"]], **fields)
+
+    return _edit(request, intersection, form, "detector_form", save, _("The detector was saved."))
+
+
+@staff_member_required(MANAGE_PERMISSION)
+@require_http_methods(["POST"])
+def detector_delete(request: HttpRequest, detector_id: int) -> HttpResponse:
+    detector = access.detector_for_user(
+        user=request.user,
+        municipality=request_municipality(request),
+        detector_id=detector_id,
+        permission=MANAGE_PERMISSION,
+    )
+    try:
+        services.detector_delete(detector=detector, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
     else:
-        status = 400
-    return _intersection_page(request, intersection, status=status, intergreen_form=form)
+        messages.success(request, _("The detector was removed."))
+    return redirect("traffic:intersection", detector.intersection_id)
 
 
 def _plan_step(request: HttpRequest, plan_id: int, step: Any, done: str) -> HttpResponse:
