@@ -146,3 +146,20 @@ def plan_for(
         days=days,
         actor=author,
     )
+
+
+def lengthen_a_default_intergreen(intersection: TrafficIntersection) -> tuple[int, int, float]:
+    """Review one default intergreen by hand, 4 s longer; its (clearing, entering, new
+    seconds)."""
+    from rathaus.traffic.models import Intergreen
+
+    pair = Intergreen.objects.filter(intersection=intersection, source="default").first()
+    assert pair is not None
+    seconds = pair.seconds + 4.0
+    services.intergreen_set(
+        intersection=intersection,
+        clearing=pair.clearing.index,
+        entering=pair.entering.index,
+        seconds=seconds,
+    )
+    return pair.clearing.index, pair.entering.index, seconds

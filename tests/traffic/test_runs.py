@@ -12,14 +12,13 @@ from rathaus.core.errors import ValidationFailed
 from rathaus.core.models import Municipality
 from rathaus.traffic import services
 from rathaus.traffic.models import (
-    Intergreen,
     Intersection,
     Phase,
     SignalGroup,
     SignalPlan,
     SimulationRun,
 )
-from tests.traffic.conftest import plan_for
+from tests.traffic.conftest import lengthen_a_default_intergreen, plan_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("immediate_tasks")]
 
@@ -265,14 +264,7 @@ def test_a_run_takes_the_intergreens_the_engineer_reviewed(
     intersection: Intersection,
 ) -> None:
     plan = _draft(intersection)
-    pair = Intergreen.objects.filter(intersection=intersection, source="default").first()
-    assert pair is not None
-    services.intergreen_set(
-        intersection=intersection,
-        clearing=pair.clearing.index,
-        entering=pair.entering.index,
-        seconds=pair.seconds + 4.0,
-    )
+    clearing, entering, seconds = lengthen_a_default_intergreen(intersection)
     run = services.simulation_run_start(
         municipality=intersection.municipality,
         scenario="cologne1",
@@ -281,12 +273,9 @@ def test_a_run_takes_the_intergreens_the_engineer_reviewed(
         plans=[plan.pk],
     )
     model = run.plans[0]["model"]
-    assert [pair.clearing.index, pair.entering.index, pair.seconds + 4.0] in model["intergreen"]
+    assert [clearing, entering, seconds] in model["intergreen"]
     _plans, models = services.run_plans(run)
-    assert (
-        models[intersection.sumo_id].intergreen[(pair.clearing.index, pair.entering.index)]
-        == pair.seconds + 4.0
-    )
+    assert models[intersection.sumo_id].intergreen[(clearing, entering)] == seconds
 
 
 @pytest.mark.parametrize("plans", [["abc"], ["-1"], ["999999"], ["1" * 40]])

@@ -275,18 +275,12 @@ def test_a_plan_given_to_the_run_is_what_sumo_shows_on_its_cycle_clock(cache: Pa
 
 
 def test_a_plan_runs_with_the_intersections_reviewed_intergreens(cache: Path) -> None:
-    from rathaus.traffic.control.model import intersection_build
     from rathaus.traffic.control.safety import SafetyMonitor
     from rathaus.traffic.control.sumonet import FixedPlan
 
     tid, network, _ = _cologne1_plan()
     # an engineer has lengthened every intergreen by 5 s after reviewing the import
-    reviewed = intersection_build(
-        id=tid,
-        groups=network.groups,
-        phases=network.phases,
-        intergreen={pair: seconds + 5.0 for pair, seconds in network.intergreen.items()},
-    )
+    reviewed = _reviewed(network)
     plan = FixedPlan(
         ((0, 29.0), (1, 6.0), (2, 29.0), (3, 6.0)), starts=(0.0, 29.0, 45.0, 74.0), cycle=90.0
     )
@@ -316,6 +310,46 @@ def test_a_plan_runs_with_the_intersections_reviewed_intergreens(cache: Path) ->
     assert violations(shown()) > 0
 
 
+@pytest.mark.parametrize("controller", ["adaptive", "fixed"])
+def test_own_controllers_run_the_reviewed_configuration_without_a_plan(
+    cache: Path, controller: str
+) -> None:
+    from rathaus.traffic.control.safety import SafetyMonitor
+
+    tid, network, _ = _cologne1_plan()
+    # the same phases as the network's, so the fixed-time controller may run the
+    # network's own program on it; every intergreen 5 s longer after the review
+    reviewed = _reviewed(network)
+
+    def violations(**overrides: object) -> int:
+        monitor = SafetyMonitor(reviewed)
+        result = simulate(
+            scenario_load(resco("cologne1")),
+            controller,
+            cache_dir=cache,
+            seconds=300,
+            on_step=lambda now, s, readings: monitor.observe(now, s[tid]),
+            **overrides,  # type: ignore[arg-type]
+        )
+        assert result.violations == []
+        return len(monitor.violations)
+
+    assert violations(models={tid: reviewed}) == 0
+    assert violations() > 0
+
+
+def _reviewed(network: Any) -> Any:
+    """``network``'s traffic light with every intergreen 5 s longer."""
+    from rathaus.traffic.control.model import intersection_build
+
+    return intersection_build(
+        id=network.id,
+        groups=network.groups,
+        phases=network.phases,
+        intergreen={pair: seconds + 5.0 for pair, seconds in network.intergreen.items()},
+    )
+
+
 def _cologne1_plan() -> tuple[str, Any, Any]:
     """cologne1's traffic light, its network model and its own program as a plan."""
     from rathaus.traffic.control.sumonet import net_read
@@ -331,7 +365,9 @@ def _cologne1_plan() -> tuple[str, Any, Any]:
         ("fixed", "unknown light", "No traffic light"),
         ("adaptive", "plan", "fixed-time controller only"),
         ("fixed", "other lanes", "other lanes"),
-        ("fixed", "model without plan", "plan of its own"),
+        ("fixed", "model with other phases", "plan of its own"),
+        ("sumo_static", "model", "SUMO's own programs"),
+        ("sumo_actuated", "model", "SUMO's own programs"),
     ],
 )
 def test_plans_and_models_a_run_cannot_take_are_refused_before_it_runs(
@@ -345,7 +381,8 @@ def test_plans_and_models_a_run_cannot_take_are_refused_before_it_runs(
             "plans": {tid: plan},
             "models": {tid: replace(network, groups=tuple(reversed(network.groups)))},
         },
-        "model without plan": {"models": {tid: network}},
+        "model with other phases": {"models": {tid: replace(network, phases=network.phases[:2])}},
+        "model": {"models": {tid: network}},
     }[case]
     with pytest.raises(ValueError, match=message):
         simulate(

@@ -56,6 +56,16 @@ class RunForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    configured = forms.BooleanField(
+        label=_("Our controllers run with the back office's configuration"),
+        help_text=_(
+            "The scenario's traffic lights that are intersections here run with their phases, "
+            "intergreens and minimum greens as reviewed and edited here instead of the "
+            "network file's. SUMO's programs know only the network."
+        ),
+        required=False,
+        initial=True,
+    )
     day = forms.DateField(
         label=_("Simulated day"),
         help_text=_(

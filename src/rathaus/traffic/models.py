@@ -355,6 +355,11 @@ class SimulationRun(TenantModel):
     #: The date the scenario's clock is taken to run on, which decides the plans of
     #: certain day types (weekday or public holiday); only for runs with plans.
     simulated_on = models.DateField(_("simulated day"), null=True, blank=True)
+    #: The back office's configuration of the scenario's traffic lights (phases,
+    #: intergreens, minimum greens as reviewed), which the own controllers ran with
+    #: instead of the network file's, as it was when the run was started: {SUMO id:
+    #: {"label": intersection name, "model": the control library's data}}.
+    configurations = models.JSONField(_("configurations"), default=dict, blank=True)
     chart_svg = models.TextField(blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(

@@ -840,6 +840,7 @@ def simulation_run_start(
     seconds: int,
     plans: Iterable[int] = (),
     day: date | None = None,
+    configured: bool = False,
     actor: Any = None,
 ) -> SimulationRun:
     """Queue a simulation run (executed by the background task ``traffic_simulation_run``).
@@ -850,9 +851,14 @@ def simulation_run_start(
     types; ``day`` is the date the clock runs on (today by default), whose weekday or
     public holiday decides which plans hold. Each intersection must be a traffic light of
     the scenario's network with the same signal groups, and its plans must cover the
-    simulated time without overlapping."""
+    simulated time without overlapping.
+
+    ``configured``: the own controllers run the scenario's traffic lights that are
+    intersections of the back office with their configuration there (phases,
+    intergreens, minimum greens as reviewed) instead of the network file's; SUMO's
+    programs know only the network."""
     from rathaus.traffic import selectors
-    from rathaus.traffic.sim.harness import ALL_CONTROLLERS
+    from rathaus.traffic.sim.harness import ALL_CONTROLLERS, OWN_CONTROLLERS
     from rathaus.traffic.sim.scenario import ScenarioError, scenario_load
 
     if scenario not in selectors.scenario_names():
@@ -869,31 +875,38 @@ def simulation_run_start(
         )
     plan_ids = list(dict.fromkeys(plans))
     snapshot: list[dict[str, Any]] = []
+    configurations: dict[str, dict[str, Any]] = {}
     simulated_on = None
+    # SUMO's programs know only the network: a configuration is for the own controllers
+    configured = configured and any(c in OWN_CONTROLLERS for c in controllers)
+    if plan_ids and "fixed" not in controllers:
+        _refuse_plans(_("Signal plans run with the fixed-time controller: choose it too."))
+    if plan_ids or configured:
+        try:
+            loaded = scenario_load(selectors.scenario_folder(scenario))
+            info = net_read(loaded.net)
+        except (cm.ModelError, ScenarioError) as error:
+            raise ValidationFailed(str(error), code="invalid_scenario") from error
     if plan_ids:
         today = timezone.localdate()
         simulated_on = day or today
         if abs((simulated_on - today).days) > MAX_SIM_DAYS_AWAY:
             message = _("The simulated day must lie within ten years of today.")
             raise ValidationFailed(message, code="invalid_day", fields={"day": [message]})
-        if "fixed" not in controllers:
-            _refuse_plans(_("Signal plans run with the fixed-time controller: choose it too."))
-        try:
-            loaded = scenario_load(selectors.scenario_folder(scenario))
-            info = net_read(loaded.net)
-        except (cm.ModelError, ScenarioError) as error:
-            raise ValidationFailed(str(error), code="invalid_scenario") from error
+        end = min(loaded.end, loaded.begin + seconds)
         snapshot = _plans_snapshot(
             municipality=municipality,
             plan_ids=plan_ids,
             info=info,
             begin=loaded.begin,
-            end=min(loaded.end, loaded.begin + seconds),
-            calendar=plan_calendar(
-                municipality=municipality,
-                first=simulated_on,
-                end=min(loaded.end, loaded.begin + seconds),
-            ),
+            end=end,
+            calendar=plan_calendar(municipality=municipality, first=simulated_on, end=end),
+        )
+    if configured:
+        configurations = _configurations_snapshot(
+            municipality=municipality,
+            info=info,
+            fixed_plans={p["intersection"] for p in snapshot} if "fixed" in controllers else None,
         )
     with transaction.atomic():
         run = SimulationRun.objects.create(
@@ -903,6 +916,7 @@ def simulation_run_start(
             seconds=seconds,
             plans=snapshot,
             simulated_on=simulated_on,
+            configurations=configurations,
             created_by=actor,
         )
         audit_record(
@@ -915,6 +929,7 @@ def simulation_run_start(
                 "controllers": run.controllers,
                 "plans": [p["plan"] for p in snapshot],
                 "simulated_on": simulated_on.isoformat() if simulated_on else None,
+                "configured": sorted(configurations),
             },
         )
 
@@ -929,6 +944,54 @@ def simulation_run_start(
 
 def _refuse_plans(message: str) -> NoReturn:
     raise ValidationFailed(message, code="invalid_plans", fields={"plans": [message]})
+
+
+def _refuse_configuration(message: str) -> NoReturn:
+    raise ValidationFailed(message, code="invalid_configuration", fields={"configured": [message]})
+
+
+def _configurations_snapshot(
+    *, municipality: Municipality, info: NetInfo, fixed_plans: set[str] | None
+) -> dict[str, dict[str, Any]]:
+    """The back office's configuration of each traffic light of the scenario that is an
+    intersection of the municipality (by its SUMO id, unique per municipality), checked
+    against the network: the same signal groups on the same lanes, a model that holds,
+    and, for the fixed-time controller (``fixed_plans``: the traffic lights it runs a
+    chosen plan on, ``None`` when it does not run), the network's phases where it runs
+    the network's program."""
+    from rathaus.traffic.sim.harness import configured, same_phases
+
+    found: dict[str, dict[str, Any]] = {}
+    for row in Intersection.objects.filter(
+        municipality=municipality, sumo_id__in=list(info.intersections)
+    ).order_by("sumo_id"):
+        tid = row.sumo_id
+        try:
+            model = configured(info.intersections[tid], intersection_model(intersection=row))
+        except ValueError as error:  # ModelError included
+            _refuse_configuration(f"{row.name}: {error}")
+        if (
+            fixed_plans is not None
+            and tid not in fixed_plans
+            and not same_phases(info.intersections[tid], model)
+        ):
+            _refuse_configuration(
+                _(
+                    "%(name)s has other phases than the network's program, which the "
+                    "fixed-time controller would run: choose one of its plans."
+                )
+                % {"name": row.name}
+            )
+        found[tid] = {"label": row.name, "model": cm.intersection_as_data(model)}
+    return found
+
+
+def run_configurations(run: SimulationRun) -> dict[str, cm.Intersection]:
+    """The back office's configurations the run's own controllers run with."""
+    return {
+        tid: cm.intersection_from_data(entry["model"])
+        for tid, entry in (run.configurations or {}).items()
+    }
 
 
 def plan_calendar(*, municipality: Municipality, first: date, end: float) -> Calendar:
@@ -1115,6 +1178,22 @@ def run_calendar(run: SimulationRun) -> Calendar | None:
     )
 
 
+def _models_for(
+    controller: str,
+    configs: dict[str, cm.Intersection],
+    plan_models: dict[str, cm.Intersection],
+) -> dict[str, cm.Intersection] | None:
+    """The intersections ``controller`` runs in place of the network file's: the back
+    office's configurations for the own controllers (SUMO's programs know only the
+    network), and for the fixed-time controller also those its plans run on."""
+    from rathaus.traffic.sim.harness import OWN_CONTROLLERS
+
+    if controller not in OWN_CONTROLLERS:
+        return None
+    models = {**configs, **(plan_models if controller == "fixed" else {})}
+    return models or None
+
+
 def simulation_run_execute(*, run_id: int) -> SimulationRun:
     """Run a queued simulation: each controller in turn, saving progress, feeding the
     digital twin (current states of intersections with the same SUMO ids), storing the
@@ -1124,6 +1203,7 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun:
     from rathaus.traffic import selectors
     from rathaus.traffic.sim.chart import results_chart
     from rathaus.traffic.sim.evaluate import simulate_isolated
+    from rathaus.traffic.sim.harness import OWN_CONTROLLERS
     from rathaus.traffic.sim.scenario import scenario_load
 
     with transaction.atomic():
@@ -1139,8 +1219,9 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun:
     count = len(run.controllers)
     try:
         scenario = scenario_load(selectors.scenario_folder(run.scenario))
-        plans, models = run_plans(run)
+        plans, plan_models = run_plans(run)
         calendar = run_calendar(run)
+        configs = run_configurations(run)
         cache = Path(settings.VAR_DIR) / "traffic"
         for k, controller in enumerate(run.controllers):
             last = {"share": 0.0}
@@ -1188,12 +1269,14 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun:
                 on_step=twin,
                 step_every=10.0,
                 plans=plans if controller == "fixed" else None,
-                models=models if controller == "fixed" else None,
+                models=_models_for(controller, configs, plan_models),
                 calendar=calendar if controller == "fixed" else None,
             )
             row = result.as_dict()
             if plans and controller == "fixed":
                 row["plans"] = [p["label"] for p in run.plans]
+            if configs and controller in OWN_CONTROLLERS:
+                row["configured"] = [e["label"] for e in run.configurations.values()]
             results.append(row)
         chart = results_chart(results, title=_("Mean delay per vehicle (s)"))
     except Exception as error:

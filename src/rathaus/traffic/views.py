@@ -530,6 +530,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
                 seconds=form.cleaned_data["seconds"],
                 plans=form.cleaned_data["plans"],
                 day=form.cleaned_data["day"],
+                configured=form.cleaned_data["configured"],
                 actor=request.user,
             )
         except ApplicationError as error:

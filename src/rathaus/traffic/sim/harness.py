@@ -230,7 +230,8 @@ class _Own:
             plan = given.get(tid, info.plans[tid])
             inner: Controller
             if isinstance(plan, FixedPlan):
-                first = plan.greens[0][0]
+                # a configuration may have fewer phases than the network's program names
+                first = plan.greens[0][0] if plan.greens[0][0] < len(intersection.phases) else 0
                 inner = factory(intersection, plan)
             else:
                 timetabled = Timetabled(intersection, plan, info.plans[tid], calendar)
@@ -283,6 +284,12 @@ class _Own:
         return dict(mapping)
 
 
+def same_phases(network: Intersection, model: Intersection) -> bool:
+    """Whether ``model`` has the network's phases (the same greens, in the same order),
+    so that the network's own program can run on it."""
+    return [p.greens for p in model.phases] == [p.greens for p in network.phases]
+
+
 def configured(network: Intersection, model: Intersection) -> Intersection:
     """``model`` in place of ``network`` (the same traffic light as the network file
     gives it), keeping the crossing paths the network's geometry gives; raises
@@ -319,17 +326,19 @@ def simulate(
     ``plans`` (by traffic light id) replace the network's own programs for the
     fixed-time controller (the back office's plans, tried before they go live): one plan
     for the whole run, or plans by time of day (:data:`GivenPlans`);
-    ``models`` replace the intersections the network file gives for those plans (the
-    back office's configuration after its review: phases, intergreens, minimum greens),
-    each with the same signal groups on the same lanes as the network's; ``calendar``
+    ``models`` replace the intersections the network file gives (the back office's
+    configuration after its review: phases, intergreens, minimum greens), each with the
+    same signal groups on the same lanes as the network's, for the own controllers
+    (SUMO's programs know only the network); the fixed-time controller runs a configured
+    intersection with a plan of its own unless its phases are the network's; ``calendar``
     gives the dates of the scenario's clock, for plans that hold on certain days.
     """
     if controller not in ALL_CONTROLLERS:
         raise ValueError(f"Unknown controller {controller!r}.")
-    if (plans or models) and controller != "fixed":
+    if plans and controller != "fixed":
         raise ValueError("Signal plans run with the fixed-time controller only.")
-    if set(models or ()) - set(plans or ()):
-        raise ValueError("A configured intersection runs with a plan of its own.")
+    if models and controller not in OWN_CONTROLLERS:
+        raise ValueError("SUMO's own programs cannot run the back office's configuration.")
     import libsumo  # type: ignore[import-untyped]
 
     end = scenario.end if seconds is None else min(scenario.end, scenario.begin + seconds)
@@ -346,7 +355,18 @@ def simulate(
         if unknown:
             raise ValueError(f"No traffic light {', '.join(unknown)} in this network.")
         for tid, model in (models or {}).items():
-            info.intersections[tid] = configured(info.intersections[tid], model)
+            network = info.intersections[tid]
+            if (
+                controller == "fixed"
+                and tid not in (plans or {})
+                and not same_phases(network, model)
+            ):
+                # the network's own program counts in the network's phases
+                raise ValueError(
+                    f"The configuration of {tid} has other phases than the network's "
+                    "program: the fixed-time controller runs it with a plan of its own."
+                )
+            info.intersections[tid] = configured(network, model)
         own = (
             _Own(
                 info,
