@@ -273,3 +273,45 @@ def test_an_intergreen_set_by_hand_is_audited(
         "entering": pair.entering.index,
         "seconds": pair.seconds + 1,
     }
+
+
+def test_silent_detectors_and_data_gaps_show_on_the_intersection_page(
+    engineer_client: Client, intersection: Intersection, municipality: Municipality
+) -> None:
+    from rathaus.traffic import selectors
+    from rathaus.traffic.models import DataGap
+
+    quiet, steady, *_rest = intersection.detectors.order_by("pk")
+    now = timezone.now()
+
+    def reading(detector: Detector, minutes_ago: float) -> dict[str, Any]:
+        at = now - timedelta(minutes=minutes_ago)
+        return {"detector": detector.pk, "measured_at": at, "count": 1, "occupancy": 0.1}
+
+    # quiet: readings 30 and 15 minutes ago (a gap between them), nothing since;
+    # steady: a reading every minute of the last three
+    services.readings_ingest(
+        municipality=municipality,
+        readings=[reading(quiet, 30), reading(quiet, 15)] + [reading(steady, m) for m in (3, 2, 1)],
+    )
+    # a gap of eight days ago is no longer listed
+    DataGap.objects.create(
+        municipality=municipality,
+        detector=steady,
+        starts_at=now - timedelta(days=8, hours=1),
+        ends_at=now - timedelta(days=8),
+    )
+    status = selectors.detector_status(intersection=intersection, now=now)
+    states = {row["detector"].pk: row["state"] for row in status["detectors"]}
+    assert states[quiet.pk] == "silent"
+    assert states[steady.pk] == "reporting"
+    assert {s for pk, s in states.items() if pk not in (quiet.pk, steady.pk)} == {"never"}
+    assert status["silent"] == 1
+    assert [(row["gap"].detector_id, row["minutes"]) for row in status["gaps"]] == [(quiet.pk, 15)]
+    page = engineer_client.get(url("intersection", intersection.pk)).content.decode()
+    assert "1 detector has sent nothing for longer than twice its reporting interval." in page
+    assert f"(ID {quiet.pk}): <strong>silent since" in page
+    assert "Data gaps of the last seven days" in page
+    # a detector that reported offers no removal; one that never did, does
+    assert f"Remove {quiet.name}" not in page
+    assert f"Remove {_rest[0].name}" in page

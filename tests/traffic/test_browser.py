@@ -1,7 +1,7 @@
 """An engineer starts a short simulation from the traffic view and sees its result chart;
 every page visited is axe-clean."""
 
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
@@ -126,6 +126,20 @@ def test_the_intersection_page_with_its_import_review_is_axe_clean(
 ) -> None:
     plan = plan_for(intersection, "Ganztags", time(0), time(0))
     services.plan_approve(plan=plan, actor=None)
+    # a detector that fell silent after a gap: the page lists both
+    quiet = intersection.detectors.order_by("pk").first()
+    services.readings_ingest(
+        municipality=municipality,
+        readings=[
+            {
+                "detector": quiet.pk,
+                "measured_at": timezone.now() - timedelta(minutes=minutes),
+                "count": 2,
+                "occupancy": 0.1,
+            }
+            for minutes in (40, 20)
+        ],
+    )
     base = _engineer_logged_in(page, live_server, traffic_unit, engineer_role)
 
     page.goto(f"{base}/verwaltung/verkehr/knoten/{intersection.pk}/")
@@ -143,6 +157,8 @@ def test_the_intersection_page_with_its_import_review_is_axe_clean(
     assert week.locator("tbody tr").count() == 8
     assert week.locator("tr[aria-current=date]").count() == 1
     assert week.locator("tbody tr").last.inner_text().startswith("Feiertage")
+    assert page.locator("table.traffic-gaps tbody tr").count() == 1
+    assert "still seit" in page.locator("ul.traffic-detectors").inner_text()
     assert axe_violations(page) == []
     # a stop-line loop of the field is added in the back office, in German
     form = page.locator("form[action$='/detektoren/']")

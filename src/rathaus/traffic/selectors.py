@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from rathaus.traffic.control import timetable
 from rathaus.traffic.control.timetable import clock, uncovered
 from rathaus.traffic.models import (
     DAY_TYPE_CHOICES,
+    DataGap,
     Intergreen,
     Intersection,
     PriorityRequest,
@@ -66,6 +67,40 @@ def import_review(*, intersection: Intersection) -> dict[str, int]:
         "defaulted": counts.get(Intergreen.Source.DEFAULT, 0),
         "raised": counts.get(Intergreen.Source.RAISED, 0),
         "yellows": intersection.groups.filter(program_yellow__isnull=False).count(),
+    }
+
+
+#: How far back the intersection page lists a detector's data gaps.
+GAPS_SHOWN_FOR = timedelta(days=7)
+
+
+def detector_status(*, intersection: Intersection, now: datetime | None = None) -> dict[str, Any]:
+    """Each detector with whether it reports: ``silent`` when its last reading is older
+    than twice its interval (the silence that counts as a gap once it ends), ``never``
+    before its first reading; and the data gaps of the last seven days, newest first
+    (recorded at ingestion, never filled in)."""
+    now = now or timezone.now()
+    rows = []
+    for detector in intersection.detectors.order_by("name"):
+        if detector.last_seen is None:
+            state = "never"
+        elif now - detector.last_seen > timedelta(seconds=2 * detector.interval_seconds):
+            state = "silent"
+        else:
+            state = "reporting"
+        rows.append({"detector": detector, "state": state})
+    gaps = [
+        {"gap": gap, "minutes": round((gap.ends_at - gap.starts_at).total_seconds() / 60)}
+        for gap in DataGap.objects.filter(
+            detector__intersection=intersection, ends_at__gte=now - GAPS_SHOWN_FOR
+        )
+        .select_related("detector")
+        .order_by("-ends_at")[:50]
+    ]
+    return {
+        "detectors": rows,
+        "silent": sum(1 for r in rows if r["state"] == "silent"),
+        "gaps": gaps,
     }
 
 

@@ -238,6 +238,7 @@ def _intersection_page(
             "intergreen_rows": rows,
             "review": selectors.import_review(intersection=intersection),
             "detectors": detectors,
+            "detector_status": selectors.detector_status(intersection=intersection),
             "plans": selectors.plan_list(intersection=intersection),
             "timetable": selectors.plan_timetable(intersection=intersection),
             "plan_form": plan_form,
