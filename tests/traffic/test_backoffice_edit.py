@@ -315,3 +315,33 @@ def test_silent_detectors_and_data_gaps_show_on_the_intersection_page(
     # a detector that reported offers no removal; one that never did, does
     assert f"Remove {quiet.name}" not in page
     assert f"Remove {_rest[0].name}" in page
+
+
+def test_a_program_green_longer_than_the_maximum_green_is_for_review(
+    engineer_client: Client, municipality: Municipality, intersection: Intersection
+) -> None:
+    from rathaus.traffic import selectors
+    from rathaus.traffic.models import Phase
+    from tests.traffic.conftest import resco
+
+    # cologne1's program keeps within its maximum greens
+    assert selectors.import_review(intersection=intersection)["long_greens"] == 0
+    imported = services.network_import(
+        municipality=municipality,
+        content=(resco("cologne8") / "cologne8.net.xml").read_bytes(),
+        network="cologne8.net.xml",
+    )
+    # one of cologne8's programs shows a green of 78 s in a phase whose maxDur is 50 s
+    cut = [p for p in Phase.objects.filter(intersection__in=imported) if p.program_green_cut]
+    assert [(p.program_green, p.max_green) for p in cut] == [(78.0, 50.0)]
+    (phase,) = cut
+    junction = phase.intersection
+    assert selectors.import_review(intersection=junction)["long_greens"] == 1
+    page = engineer_client.get(url("intersection", junction.pk)).content.decode()
+    assert "1 phase has a maximum green shorter than the longest green the program" in page
+    assert "50.0 (program: 78.0)" in page
+    # the engineer raises the maximum green: the item is reviewed
+    services.phase_update(
+        phase=phase, greens=phase.greens, min_green=phase.min_green, max_green=80.0
+    )
+    assert selectors.import_review(intersection=junction)["long_greens"] == 0

@@ -79,6 +79,7 @@ def test_a_real_staggered_plan_is_imported_whole(
         "defaulted": 1142,
         "raised": 30,
         "yellows": 12,
+        "long_greens": 0,
     }
     assert imported.groups.get(index=0).program_yellow == 2.0
     assert imported.groups.get(index=3).program_yellow is None  # 3 s over three states
@@ -100,6 +101,7 @@ def test_the_import_records_where_each_intergreen_comes_from(
         "defaulted": 120,
         "raised": 0,
         "yellows": 0,
+        "long_greens": 0,
     }
     pair = Intergreen.objects.filter(
         intersection=intersection, source=Intergreen.Source.DEFAULT

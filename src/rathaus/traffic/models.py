@@ -129,6 +129,14 @@ class Phase(TenantModel):
     letters = models.JSONField(default=dict, blank=True)
     min_green = models.FloatField(_("minimum green (s)"), default=5.0)
     max_green = models.FloatField(_("maximum green (s)"), default=60.0)
+    #: The longest green the imported signal program shows for this phase (for the
+    #: review after the import: a program green above the maximum green is cut).
+    program_green = models.FloatField(_("longest green in the program (s)"), null=True, blank=True)
+
+    @property
+    def program_green_cut(self) -> bool:
+        """Whether the program shows a longer green than the maximum green allows."""
+        return self.program_green is not None and self.program_green > self.max_green
 
     class Meta:
         verbose_name = _("phase")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from rathaus.core.holidays import public_holiday
@@ -54,7 +54,9 @@ def intersection_list(*, municipality: Municipality) -> QuerySet[Intersection]:
 def import_review(*, intersection: Intersection) -> dict[str, int]:
     """What an engineer should review after importing the intersection from a signal
     program: intergreen times the program did not give (defaults), those raised to the
-    clearing group's yellow, and yellows raised to the layer's floor (ADR 0033)."""
+    clearing group's yellow, yellows raised to the layer's floor (ADR 0033), and phases
+    whose maximum green is shorter than the longest green the program shows for them
+    (the layer cuts such a green, so the program cannot run as it was drawn)."""
     counts = dict(
         intersection.intergreens.filter(
             source__in=[Intergreen.Source.DEFAULT, Intergreen.Source.RAISED]
@@ -67,6 +69,7 @@ def import_review(*, intersection: Intersection) -> dict[str, int]:
         "defaulted": counts.get(Intergreen.Source.DEFAULT, 0),
         "raised": counts.get(Intergreen.Source.RAISED, 0),
         "yellows": intersection.groups.filter(program_yellow__isnull=False).count(),
+        "long_greens": intersection.phases.filter(program_green__gt=F("max_green")).count(),
     }
 
 

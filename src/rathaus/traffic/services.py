@@ -153,6 +153,9 @@ def network_import(
                 )
                 for g in model.groups
             )
+            longest: dict[int, float] = {}
+            for phase, seconds in info.plans[tid].greens:
+                longest[phase] = max(longest.get(phase, 0.0), seconds)
             Phase.objects.bulk_create(
                 Phase(
                     municipality=municipality,
@@ -163,6 +166,7 @@ def network_import(
                     letters={str(k): v for k, v in p.letters.items()},
                     min_green=p.min_green,
                     max_green=p.max_green,
+                    program_green=longest.get(i),
                 )
                 for i, p in enumerate(model.phases)
             )
