@@ -158,6 +158,18 @@ def test_the_intersection_page_with_its_import_review_is_axe_clean(
     assert week.locator("tr[aria-current=date]").count() == 1
     assert week.locator("tbody tr").last.inner_text().startswith("Feiertage")
     assert page.locator("table.traffic-gaps tbody tr").count() == 1
+    # the counted flows fill in the plan form (the silent detector counted 2 a minute)
+    page.get_by_text("Verkehrsstärken aus den Zählwerten der Detektoren übernehmen").click()
+    counting = page.locator("details.traffic-count")
+    for field in ("#id_count-starts_at", "#id_count-ends_at"):  # the whole day
+        counting.locator(field).fill("00:00")
+    page.get_by_role("button", name="Gezählte Verkehrsstärken eintragen").click()
+    page.locator("p.traffic-counted").wait_for()
+    assert (
+        "Eingetragen aus den Zählwerten von 1 Fahrstreifen"
+        in page.locator("p.traffic-counted").inner_text()
+    )
+    assert axe_violations(page) == []
     assert "still seit" in page.locator("ul.traffic-detectors").inner_text()
     assert axe_violations(page) == []
     # a stop-line loop of the field is added in the back office, in German

@@ -23,6 +23,22 @@ CONTROLLER_LABELS = {
 }
 
 
+#: Times of day as the forms show them (``06:00``, not ``06:00:00``).
+HOURS = forms.TimeInput(format="%H:%M")
+
+
+def days_field(help_text: Any = "") -> forms.MultipleChoiceField:
+    """The day types a plan holds on, every one offered and checked at first."""
+    return forms.MultipleChoiceField(
+        label=_("Days"),
+        choices=DAY_TYPE_CHOICES,
+        initial=list(DAY_TYPES),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=help_text,
+        error_messages={"required": _("Choose the days on which the plan holds.")},
+    )
+
+
 class ImportForm(forms.Form):
     network = forms.FileField(label=_("SUMO network file (.net.xml)"))
 
@@ -97,25 +113,21 @@ class RunForm(forms.Form):
 
 class PlanForm(forms.Form):
     name = forms.CharField(label=_("Plan name"), max_length=100, initial="Tag")
-    starts_at = forms.TimeField(label=_("Valid from"), initial="06:00")
+    starts_at = forms.TimeField(label=_("Valid from"), initial="06:00", widget=HOURS)
     ends_at = forms.TimeField(
         label=_("Valid until"),
         initial="22:00",
+        widget=HOURS,
         help_text=_(
             "An end before the start runs over midnight (22:00 to 06:00); the same time "
             "as the start means the whole day."
         ),
     )
-    days = forms.MultipleChoiceField(
-        label=_("Days"),
-        choices=DAY_TYPE_CHOICES,
-        initial=list(DAY_TYPES),
-        widget=forms.CheckboxSelectMultiple,
+    days = days_field(
         help_text=_(
             "The window holds on these days. A public holiday of the state is a day of its "
             "own, whatever its weekday; the hours after midnight belong to their own date."
-        ),
-        error_messages={"required": _("Choose the days on which the plan holds.")},
+        )
     )
     saturation = forms.FloatField(
         label=_("Saturation flow (vehicles per hour of green)"),
@@ -151,6 +163,21 @@ class PlanForm(forms.Form):
         return {
             int(name.removeprefix("flow_")): self.cleaned_data[name] for name in self.phase_fields
         }
+
+
+class CountForm(forms.Form):
+    """The window and days whose detector counts fill in a new plan's flows."""
+
+    starts_at = forms.TimeField(label=_("Valid from"), initial="06:00", widget=HOURS)
+    ends_at = forms.TimeField(label=_("Valid until"), initial="22:00", widget=HOURS)
+    days = days_field()
+    weeks = forms.IntegerField(
+        label=_("Weeks of counts"),
+        min_value=1,
+        max_value=8,
+        initial=4,
+        help_text=_("The counts of these last weeks, in the window on those days."),
+    )
 
 
 class PhaseForm(forms.Form):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import ExtractHour, ExtractMinute, TruncDate
 from django.utils import timezone
 
 from rathaus.core.holidays import public_holiday
@@ -17,6 +20,7 @@ from rathaus.traffic.control.timetable import clock, uncovered
 from rathaus.traffic.models import (
     DAY_TYPE_CHOICES,
     DataGap,
+    DetectorReading,
     Intergreen,
     Intersection,
     PriorityRequest,
@@ -104,6 +108,93 @@ def detector_status(*, intersection: Intersection, now: datetime | None = None) 
         "detectors": rows,
         "silent": sum(1 for r in rows if r["state"] == "silent"),
         "gaps": gaps,
+    }
+
+
+#: Preference among a lane's detectors for counting its flow: the stop-line loop counts
+#: what crosses, a queue area what enters it, an advance loop what approaches.
+COUNTING_ORDER = ("stopline", "area", "advance")
+
+
+def counted_flows(
+    *,
+    intersection: Intersection,
+    starts: time,
+    ends: time,
+    days: Iterable[str],
+    weeks: int = 4,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The flows counted by the intersection's detectors in a plan's window (local time;
+    an end before the start runs over midnight, equal means the whole day) on its day
+    types over the last ``weeks`` weeks, for Webster's method: per phase the busiest
+    lane's vehicles per hour among the lanes its green groups release (``None`` where no
+    lane of it has counts). A lane's flow is its counts over the time its readings cover
+    (gaps are left out, never filled in), from its stop-line loop where it has one, else
+    its queue area, else its advance loop. A moment's day type is that of its own date
+    (ADR 0036)."""
+    now = now or timezone.now()
+    zone = timezone.get_current_timezone()
+    chosen_days = set(days)
+    first, last = starts.hour * 60 + starts.minute, ends.hour * 60 + ends.minute
+    minute = ExtractHour("measured_at", tzinfo=zone) * 60 + ExtractMinute(
+        "measured_at", tzinfo=zone
+    )
+    if first < last:
+        in_window = Q(minute__gte=first, minute__lt=last)
+    elif first > last:
+        in_window = Q(minute__gte=first) | Q(minute__lt=last)
+    else:
+        in_window = Q()
+    detectors = {d.pk: d for d in intersection.detectors.all()}
+    rows = (
+        DetectorReading.objects.filter(
+            detector__in=list(detectors), measured_at__gte=now - timedelta(weeks=weeks)
+        )
+        .annotate(minute=minute, day=TruncDate("measured_at", tzinfo=zone))
+        .filter(in_window)
+        .values("detector", "day")
+        .annotate(vehicles=Sum("count"), readings=Count("pk"))
+    )
+    state = intersection.municipality.state
+    totals: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for row in rows:
+        day = row["day"]
+        kind = "ph" if public_holiday(state, day) else timetable.WEEKDAYS[day.weekday()]
+        if kind not in chosen_days:
+            continue
+        detector = detectors[row["detector"]]
+        totals[detector.pk][0] += row["vehicles"]
+        totals[detector.pk][1] += row["readings"] * detector.interval_seconds
+    lanes: dict[str, dict[str, Any]] = {}
+    for kind in reversed(COUNTING_ORDER):  # the preferred kind written last
+        per_lane: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for pk, (vehicles, seconds) in totals.items():
+            detector = detectors[pk]
+            if detector.kind == kind and seconds > 0:
+                per_lane[detector.lane].append((vehicles, seconds))
+        for lane, parts in per_lane.items():
+            vehicles = sum(v for v, _ in parts)
+            seconds = sum(s for _, s in parts)
+            lanes[lane] = {
+                "flow": round(vehicles / seconds * 3600.0, 1),
+                "hours": round(seconds / len(parts) / 3600.0, 2),
+                "kind": kind,
+            }
+    groups = {g.index: g for g in intersection.groups.all()}
+    flows: dict[int, float | None] = {}
+    for phase in intersection.phases.order_by("order"):
+        seen = [
+            lanes[lane]["flow"]
+            for index in phase.greens
+            for lane in (groups[index].lanes if index in groups else [])
+            if lane in lanes
+        ]
+        flows[phase.order] = max(seen) if seen else None
+    return {
+        "flows": flows,
+        "lanes": lanes,
+        "hours": max((lane["hours"] for lane in lanes.values()), default=0.0),
     }
 
 

@@ -23,6 +23,7 @@ from rathaus.organisation.permissions import user_can_anywhere
 from rathaus.traffic import access, selectors, services
 from rathaus.traffic.forms import (
     CONTROLLER_LABELS,
+    CountForm,
     DetectorForm,
     GroupForm,
     ImportForm,
@@ -190,6 +191,8 @@ def _intersection_page(
     node_form: IntersectionForm | None = None,
     group_form: GroupForm | None = None,
     detector_form: DetectorForm | None = None,
+    count_form: CountForm | None = None,
+    counted: dict[str, Any] | None = None,
 ) -> HttpResponse:
     groups = list(intersection.groups.order_by("index"))
     detectors = list(intersection.detectors.order_by("name"))
@@ -247,6 +250,11 @@ def _intersection_page(
             "node_form": node_form,
             "group_form": group_form,
             "detector_form": detector_form,
+            "count_form": count_form or CountForm(prefix="count"),
+            "counted": counted,
+            "uncounted": [
+                p.name for p in phases if counted and counted["flows"].get(p.order) is None
+            ],
             "can_manage": user_can_anywhere(user=request.user, permission=MANAGE_PERMISSION),
             "can_approve": user_can_anywhere(user=request.user, permission=APPROVE_PERMISSION),
         },
@@ -264,7 +272,34 @@ def intersection_detail(request: HttpRequest, intersection_id: int) -> HttpRespo
         intersection_id=intersection_id,
         permission=VIEW_PERMISSION,
     )
-    return _intersection_page(request, intersection)
+    if "count-starts_at" not in request.GET:
+        return _intersection_page(request, intersection)
+    # a new plan's flows taken from what the detectors counted in its window
+    count_form = CountForm(request.GET, prefix="count")
+    if not count_form.is_valid():
+        return _intersection_page(request, intersection, count_form=count_form, status=400)
+    data = count_form.cleaned_data
+    counted = selectors.counted_flows(
+        intersection=intersection,
+        starts=data["starts_at"],
+        ends=data["ends_at"],
+        days=data["days"],
+        weeks=data["weeks"],
+    )
+    phases = list(intersection.phases.order_by("order"))
+    initial = {
+        "starts_at": data["starts_at"],
+        "ends_at": data["ends_at"],
+        "days": data["days"],
+        **{f"flow_{order}": flow for order, flow in counted["flows"].items() if flow is not None},
+    }
+    return _intersection_page(
+        request,
+        intersection,
+        PlanForm(phases=phases, initial=initial),
+        count_form=count_form,
+        counted=counted,
+    )
 
 
 @staff_member_required(MANAGE_PERMISSION)
