@@ -99,3 +99,39 @@ def test_live_parts_are_kept_to_the_municipality_and_its_staff(
     assert client.get(reverse("traffic:live", args=["vorrang"])).status_code in (302, 403)
     strong_login(client, StaffFactory(municipality=municipality))
     assert client.get(reverse("traffic:live", args=["vorrang"])).status_code == 403
+
+
+def test_a_detector_falling_silent_shows_on_the_open_overview(
+    engineer_client: Client, intersection: Intersection, municipality: Municipality
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rathaus.traffic.models import Detector
+
+    detector = intersection.detectors.order_by("pk").first()
+    assert detector is not None
+    services.readings_ingest(
+        municipality=municipality,
+        readings=[
+            {
+                "detector": detector.pk,
+                "measured_at": timezone.now() - timedelta(seconds=30),
+                "count": 1,
+                "occupancy": 0.1,
+            }
+        ],
+    )
+    page = engineer_client.get(reverse("traffic:index"))
+    states = polled(page.content, "knoten")
+    assert "<td>0</td>" in page.content.decode()
+    assert engineer_client.get(states).status_code == 204
+    # its last reading ages past twice its interval: the part comes with the count
+    Detector.objects.filter(pk=detector.pk).update(
+        last_seen=timezone.now() - timedelta(seconds=3 * detector.interval_seconds)
+    )
+    silent = engineer_client.get(states)
+    assert silent.status_code == 200
+    assert "<td><strong>1</strong></td>" in silent.content.decode()
+    assert engineer_client.get(polled(silent.content, "knoten")).status_code == 204

@@ -20,6 +20,7 @@ from rathaus.traffic.control.timetable import clock, uncovered
 from rathaus.traffic.models import (
     DAY_TYPE_CHOICES,
     DataGap,
+    Detector,
     DetectorReading,
     Intergreen,
     Intersection,
@@ -81,6 +82,24 @@ def import_review(*, intersection: Intersection) -> dict[str, int]:
 GAPS_SHOWN_FOR = timedelta(days=7)
 
 
+def _silent(last_seen: datetime | None, interval_seconds: int, now: datetime) -> bool:
+    """Whether a detector that has reported has been silent for longer than twice its
+    interval (the silence that counts as a gap once it ends)."""
+    return last_seen is not None and now - last_seen > timedelta(seconds=2 * interval_seconds)
+
+
+def silent_detectors(*, municipality: Municipality, now: datetime | None = None) -> dict[int, int]:
+    """How many detectors of each intersection are silent now, by intersection id."""
+    now = now or timezone.now()
+    counts: dict[int, int] = defaultdict(int)
+    for intersection_id, last_seen, interval in Detector.objects.filter(
+        municipality=municipality, last_seen__isnull=False
+    ).values_list("intersection_id", "last_seen", "interval_seconds"):
+        if _silent(last_seen, interval, now):
+            counts[intersection_id] += 1
+    return dict(counts)
+
+
 def detector_status(*, intersection: Intersection, now: datetime | None = None) -> dict[str, Any]:
     """Each detector with whether it reports: ``silent`` when its last reading is older
     than twice its interval (the silence that counts as a gap once it ends), ``never``
@@ -91,7 +110,7 @@ def detector_status(*, intersection: Intersection, now: datetime | None = None) 
     for detector in intersection.detectors.order_by("name"):
         if detector.last_seen is None:
             state = "never"
-        elif now - detector.last_seen > timedelta(seconds=2 * detector.interval_seconds):
+        elif _silent(detector.last_seen, detector.interval_seconds, now):
             state = "silent"
         else:
             state = "reporting"

@@ -110,6 +110,9 @@ def _seen(*parts: object) -> str:
 
 def _states(municipality: Any) -> dict[str, Any]:
     intersections = list(selectors.intersection_list(municipality=municipality))
+    silent = selectors.silent_detectors(municipality=municipality)
+    for intersection in intersections:
+        intersection.silent = silent.get(intersection.pk, 0)  # type: ignore[attr-defined]
     return {
         "points": _map(intersections),
         "intersections": intersections,
@@ -117,7 +120,14 @@ def _states(municipality: Any) -> dict[str, Any]:
         "map_height": MAP_HEIGHT,
         "states_seen": _seen(
             [
-                (i.pk, i.name, getattr(i, "group_count", 0), i.live_state, i.live_at)
+                (
+                    i.pk,
+                    i.name,
+                    getattr(i, "group_count", 0),
+                    i.live_state,
+                    i.live_at,
+                    silent.get(i.pk, 0),
+                )
                 for i in intersections
             ]
         ),
