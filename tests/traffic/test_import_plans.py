@@ -422,3 +422,76 @@ def test_phase_and_intergreen_forms(engineer_client: Client, intersection: Inter
     row = Intergreen.objects.get(intersection=intersection, clearing__index=5, entering__index=0)
     assert row.seconds == 7.0
     assert engineer_client.post(ig_url, {"ig-clearing": "x"}).status_code == 400
+
+
+def test_a_reimport_keeps_what_was_received_and_placed_by_hand(
+    municipality: Municipality, intersection: Intersection, cologne1_net: bytes
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rathaus.traffic.models import Detector, PriorityRequest
+
+    services.intersection_update(
+        intersection=intersection, name="Schillerplatz", cycle_min=40, cycle_max=90
+    )
+    services.priority_request_receive(
+        municipality=municipality,
+        intersection_id=intersection.pk,
+        kind="bus",
+        vehicle="Linie 421",
+        group=5,
+    )
+    edge = "23429231#1"
+    lane = f"{edge}_0"
+    reporting = intersection.detectors.get(lane=lane)
+    services.detector_update(
+        detector=reporting,
+        name="Schleife Nord",
+        lane=lane,
+        position=2.5,
+        kind="stopline",
+        interval_seconds=60,
+    )
+    services.readings_ingest(
+        municipality=municipality,
+        readings=[
+            {
+                "detector": reporting.pk,
+                "measured_at": timezone.now() - timedelta(seconds=30),
+                "count": 3,
+                "occupancy": 0.2,
+            }
+        ],
+    )
+    quiet = services.detector_create(
+        intersection=intersection, name="Vorlauf", lane=lane, position=40, kind="advance"
+    )
+    detectors = Detector.objects.filter(intersection=intersection).count()
+    # the same network again: nothing received or placed by hand is lost, nothing doubles
+    services.network_import(municipality=municipality, content=cologne1_net, network="again")
+    intersection.refresh_from_db()
+    assert (intersection.name, intersection.cycle_min, intersection.cycle_max) == (
+        "Schillerplatz",
+        40,
+        90,
+    )
+    assert PriorityRequest.objects.filter(intersection=intersection).count() == 1
+    assert Detector.objects.filter(intersection=intersection).count() == detectors
+    reporting.refresh_from_db()
+    assert (reporting.name, reporting.position, reporting.kind) == (
+        "Schleife Nord",
+        2.5,
+        "stopline",
+    )
+    assert reporting.readings.count() == 1
+    # a network whose edge was renamed: the lane is gone; the detector that reported stays
+    # with its history, the one that never did goes, and the new lane gets a queue area
+    renamed = cologne1_net.replace(edge.encode(), b"umbenannt#1")
+    services.network_import(municipality=municipality, content=renamed, network="renamed")
+    assert Detector.objects.filter(pk=reporting.pk).exists()
+    assert not Detector.objects.filter(pk=quiet.pk).exists()
+    assert Detector.objects.filter(intersection=intersection, lane="umbenannt#1_0").exists()
+    assert PriorityRequest.objects.filter(intersection=intersection).count() == 1
+    assert services.intersection_model(intersection=intersection).groups

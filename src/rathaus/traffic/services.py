@@ -112,9 +112,11 @@ def network_import(
 ) -> list[Intersection]:
     """Import (or re-import) every traffic light of a SUMO network file.
 
-    An intersection with the same SUMO id is updated: its groups, phases, intergreens and
-    detectors are replaced (with the readings and priority requests that hang on them);
-    its plans stay.
+    An intersection with the same SUMO id is updated (its name as given in the back
+    office stays): its signal groups in place (the
+    priority requests received for them stay), its phases and intergreens replaced; its
+    detectors stay with their readings and gaps, those on lanes it no longer has only if
+    they reported, and each new lane gets a queue-area detector; its plans stay.
     Nothing is written if any traffic light fails the safety checks.
     """
     if len(content) > MAX_NET_BYTES:
@@ -130,29 +132,36 @@ def network_import(
     with transaction.atomic():
         for tid, model in info.intersections.items():
             x, y = info.positions.get(tid, (0.0, 0.0))
+            where = {"network": network[:200], "x": x, "y": y}
+            # a name given in the back office stays
             intersection, _created = Intersection.objects.select_for_update().update_or_create(
                 municipality=municipality,
                 sumo_id=tid,
-                defaults={"name": tid[:200], "network": network[:200], "x": x, "y": y},
+                defaults=where,
+                create_defaults={"name": tid[:200], **where},
             )
-            intersection.groups.all().delete()
+            # the signal groups are updated in place, so that the priority requests
+            # received for them stay; groups the network no longer has go
+            intersection.intergreens.all().delete()
             intersection.phases.all().delete()
-            intersection.detectors.all().delete()
-            groups = SignalGroup.objects.bulk_create(
-                SignalGroup(
-                    municipality=municipality,
+            intersection.groups.filter(index__gte=len(model.groups)).delete()
+            groups = [
+                SignalGroup.objects.update_or_create(
                     intersection=intersection,
                     index=g.index,
-                    name=f"K{g.index + 1}",
-                    kind=g.kind.value,
-                    yellow=g.yellow,
-                    program_yellow=info.program_yellow.get(tid, {}).get(g.index),
-                    min_green=g.min_green,
-                    lanes=list(g.lanes),
-                    out_lanes=list(g.out_lanes),
-                )
+                    defaults={
+                        "municipality": municipality,
+                        "name": f"K{g.index + 1}",
+                        "kind": g.kind.value,
+                        "yellow": g.yellow,
+                        "program_yellow": info.program_yellow.get(tid, {}).get(g.index),
+                        "min_green": g.min_green,
+                        "lanes": list(g.lanes),
+                        "out_lanes": list(g.out_lanes),
+                    },
+                )[0]
                 for g in model.groups
-            )
+            ]
             longest: dict[int, float] = {}
             for phase, seconds in info.plans[tid].greens:
                 longest[phase] = max(longest.get(phase, 0.0), seconds)
@@ -182,7 +191,15 @@ def network_import(
                 )
                 for (a, b), seconds in model.intergreen.items()
             )
+            # detectors stay with their readings and gaps (an engineer may have placed and
+            # named them); one on a lane the network no longer has goes only if it never
+            # reported; each lane without a detector gets a queue area
             lanes = sorted({lane for g in model.groups for lane in g.lanes})
+            for gone in intersection.detectors.exclude(lane__in=lanes):
+                if not (gone.readings.exists() or gone.gaps.exists()):
+                    gone.delete()
+            covered = set(intersection.detectors.values_list("lane", flat=True))
+            names = set(intersection.detectors.values_list("name", flat=True))
             Detector.objects.bulk_create(
                 Detector(
                     municipality=municipality,
@@ -193,6 +210,7 @@ def network_import(
                     kind=Detector.Kind.AREA,
                 )
                 for lane in lanes
+                if lane not in covered and lane[:100] not in names
             )
             imported.append(intersection)
         audit_record(
