@@ -205,7 +205,8 @@ def _intersection_page(
     counted: dict[str, Any] | None = None,
 ) -> HttpResponse:
     groups = list(intersection.groups.order_by("index"))
-    detectors = list(intersection.detectors.order_by("name"))
+    health = selectors.detector_status(intersection=intersection)
+    detectors = [row["detector"] for row in health["detectors"]]
     names = {g.index: g.name for g in groups}
     phases = list(intersection.phases.order_by("order"))
     plan_form = plan_form or PlanForm(phases=phases)
@@ -251,7 +252,7 @@ def _intersection_page(
             "intergreen_rows": rows,
             "review": selectors.import_review(intersection=intersection),
             "detectors": detectors,
-            "detector_status": selectors.detector_status(intersection=intersection),
+            "detector_status": health,
             "plans": selectors.plan_list(intersection=intersection),
             "timetable": selectors.plan_timetable(intersection=intersection),
             "plan_form": plan_form,
