@@ -163,3 +163,23 @@ def lengthen_a_default_intergreen(intersection: TrafficIntersection) -> tuple[in
         seconds=seconds,
     )
     return pair.clearing.index, pair.entering.index, seconds
+
+
+def report(detector: Any, *, seconds_ago: float = 30.0, count: int = 3) -> None:
+    """``detector`` reports ``count`` vehicles, ``seconds_ago`` seconds ago, through the
+    ingestion service."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    services.readings_ingest(
+        municipality=detector.municipality,
+        readings=[
+            {
+                "detector": detector.pk,
+                "measured_at": timezone.now() - timedelta(seconds=seconds_ago),
+                "count": count,
+                "occupancy": 0.2,
+            }
+        ],
+    )

@@ -19,7 +19,7 @@ from rathaus.traffic.models import Detector, Intergreen, Intersection, SignalGro
 from tests.conftest import strong_login
 from tests.factories import StaffFactory
 from tests.organisation.factories import OrgUnitFactory, RoleFactory, RoleGrantFactory
-from tests.traffic.conftest import ENGINEER_PERMISSIONS, plan_for
+from tests.traffic.conftest import ENGINEER_PERMISSIONS, plan_for, report
 
 pytestmark = [pytest.mark.django_db]
 
@@ -169,17 +169,7 @@ def test_a_detector_that_reported_keeps_its_history(
 ) -> None:
     reporting = intersection.detectors.order_by("pk").first()
     assert reporting is not None
-    services.readings_ingest(
-        municipality=intersection.municipality,
-        readings=[
-            {
-                "detector": reporting.pk,
-                "measured_at": timezone.now() - timedelta(seconds=30),
-                "count": 3,
-                "occupancy": 0.2,
-            }
-        ],
-    )
+    report(reporting)
     response = engineer_client.post(url("detector_delete", reporting.pk), follow=True)
     assert "has reported data, which stays" in response.content.decode()
     assert Detector.objects.filter(pk=reporting.pk).exists()

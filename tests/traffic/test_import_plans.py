@@ -22,7 +22,7 @@ from rathaus.traffic.control.sumonet import net_read
 from rathaus.traffic.models import Detector, Intergreen, Intersection, Phase, SignalPlan
 from tests.conftest import strong_login
 from tests.factories import StaffFactory
-from tests.traffic.conftest import plan_for
+from tests.traffic.conftest import plan_for, report
 
 pytestmark = pytest.mark.django_db
 
@@ -427,9 +427,6 @@ def test_phase_and_intergreen_forms(engineer_client: Client, intersection: Inter
 def test_a_reimport_keeps_what_was_received_and_placed_by_hand(
     municipality: Municipality, intersection: Intersection, cologne1_net: bytes
 ) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
 
     from rathaus.traffic.models import Detector, PriorityRequest
 
@@ -454,17 +451,7 @@ def test_a_reimport_keeps_what_was_received_and_placed_by_hand(
         kind="stopline",
         interval_seconds=60,
     )
-    services.readings_ingest(
-        municipality=municipality,
-        readings=[
-            {
-                "detector": reporting.pk,
-                "measured_at": timezone.now() - timedelta(seconds=30),
-                "count": 3,
-                "occupancy": 0.2,
-            }
-        ],
-    )
+    report(reporting)
     quiet = services.detector_create(
         intersection=intersection, name="Vorlauf", lane=lane, position=40, kind="advance"
     )

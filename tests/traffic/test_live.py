@@ -13,6 +13,7 @@ from rathaus.traffic import services
 from rathaus.traffic.models import Intersection
 from tests.conftest import strong_login
 from tests.factories import StaffFactory
+from tests.traffic.conftest import report
 
 pytestmark = pytest.mark.django_db
 
@@ -112,17 +113,7 @@ def test_a_detector_falling_silent_shows_on_the_open_overview(
 
     detector = intersection.detectors.order_by("pk").first()
     assert detector is not None
-    services.readings_ingest(
-        municipality=municipality,
-        readings=[
-            {
-                "detector": detector.pk,
-                "measured_at": timezone.now() - timedelta(seconds=30),
-                "count": 1,
-                "occupancy": 0.1,
-            }
-        ],
-    )
+    report(detector, count=1)
     page = engineer_client.get(reverse("traffic:index"))
     states = polled(page.content, "knoten")
     assert "<td>0</td>" in page.content.decode()
